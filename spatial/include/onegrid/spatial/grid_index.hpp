@@ -38,10 +38,12 @@ public:
     static constexpr std::uint32_t outside = 0xFFFFFFFFu;
 
     struct BuildOptions {
-        /// Subdivision stops at cells smaller than this (metres); smaller is faster and larger.
-        double min_cell_m = 10.0;
+        /// A cell with at most this many boundary edges becomes a leaf (tested exactly).
+        std::uint32_t max_leaf_edges = 6;
+        /// Subdivision stops at cells smaller than this (metres), however many edges they hold.
+        double min_cell_m = 2.0;
         /// Top-level cells per grid (the top level is a uniform raster over the layer's extent).
-        double top_cells_per_grid = 24.0;
+        double top_cells_per_grid = 64.0;
         /// Threads used to build (0: hardware concurrency).
         unsigned threads = 0;
     };
@@ -91,6 +93,8 @@ public:
     /// Bytes held by the index structures (excluding units' strings).
     [[nodiscard]] std::size_t memory_bytes() const noexcept;
     [[nodiscard]] std::size_t vertex_count() const noexcept;
+    /// Number of leaf cells (cells answered by an exact test).
+    [[nodiscard]] std::size_t leaf_count() const noexcept;
 
     /// Exact test of one grid under the boundary rule (for tests and tools).
     [[nodiscard]] bool grid_claims(std::uint32_t grid, Point p) const noexcept;
