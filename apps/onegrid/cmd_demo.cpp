@@ -15,11 +15,14 @@ Command demo_district_command() {
                 std::string out_dir;
                 std::uint64_t seed = 0;
                 std::size_t points = 0;
+                std::size_t uniform = 0;
                 opts.add_options()("out", po::value(&out_dir)->required(), "output directory")(
                     "seed", po::value(&seed)->default_value(20220601), "random seed (same seed, same district)")(
-                    "points", po::value(&points)->default_value(200000), "number of sample report points");
+                    "points", po::value(&points)->default_value(200000), "number of sample report points")(
+                    "uniform", po::value(&uniform)->default_value(0),
+                    "also write this many points drawn uniformly over the district's bounding box (benchmarks)");
                 po::variables_map vm;
-                if (!parse(args, opts, vm, "demo-district", "--out DIR [--seed N] [--points N]")) return 0;
+                if (!parse(args, opts, vm, "demo-district", "--out DIR [--seed N] [--points N] [--uniform N]")) return 0;
                 std::filesystem::create_directories(out_dir);
                 data::DemoDistrictOptions o;
                 o.seed = seed;
@@ -33,6 +36,11 @@ Command demo_district_command() {
                           << district.grids.features.size() << " grids\n"
                           << "  " << gpkg << " (layers district, towns, communities, grids; EPSG:4490)\n"
                           << "  " << csv << " (" << points << " report points, id,lon,lat)\n";
+                if (uniform > 0) {
+                    const std::string ucsv = (std::filesystem::path(out_dir) / "uniform.csv").string();
+                    data::write_points_csv(data::uniform_points(district, uniform, seed + 2), ucsv);
+                    std::cout << "  " << ucsv << " (" << uniform << " points uniform over the bounding box)\n";
+                }
                 return 0;
             }};
 }

@@ -587,6 +587,18 @@ std::vector<spatial::PointRecord> demo_report_points(const DemoDistrict& d, std:
     return out;
 }
 
+std::vector<spatial::PointRecord> uniform_points(const DemoDistrict& d, std::size_t n, std::uint64_t seed) {
+    Random rng(seed);
+    const Box b = spatial::bounds(d.district.features.front().geometry);
+    std::vector<spatial::PointRecord> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i].id = "U" + std::to_string(i + 1);
+        out[i].position = {std::round(rng.uniform(b.minx, b.maxx) * 1e7) / 1e7,
+                           std::round(rng.uniform(b.miny, b.maxy) * 1e7) / 1e7};
+    }
+    return out;
+}
+
 void write_points_csv(const std::vector<spatial::PointRecord>& points, const std::string& path) {
     const std::string tmp = path + ".tmp";
     {

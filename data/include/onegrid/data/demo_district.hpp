@@ -50,6 +50,9 @@ void write_demo_district(const DemoDistrict& d, const std::string& gpkg_path);
 [[nodiscard]] std::vector<spatial::PointRecord> demo_report_points(const DemoDistrict& d, std::size_t n,
                                                                   std::uint64_t seed);
 
+/// `n` points drawn uniformly over the district's bounding box (most at sea), 7 decimals.
+[[nodiscard]] std::vector<spatial::PointRecord> uniform_points(const DemoDistrict& d, std::size_t n, std::uint64_t seed);
+
 /// Writes points as a CSV with the header `id,lon,lat`.
 void write_points_csv(const std::vector<spatial::PointRecord>& points, const std::string& path);
 
