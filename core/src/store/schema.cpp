@@ -1,0 +1,238 @@
+#include "store/schema.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace onegrid::core::detail {
+namespace {
+
+struct Migration {
+    int version;
+    const char* description;
+    const char* sql;
+};
+
+// Every change to the schema is a new entry at the end; applied migrations never change.
+const std::vector<Migration>& migrations() {
+    static const std::vector<Migration> list = {
+        {1, "initial schema", R"SQL(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+CREATE TABLE layers (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('district','town','community','base','business')),
+  title TEXT NOT NULL,
+  department TEXT,
+  plugin TEXT
+);
+CREATE TABLE layer_versions (
+  layer TEXT NOT NULL REFERENCES layers(id),
+  version INTEGER NOT NULL,
+  effective_from INTEGER NOT NULL,
+  published_at INTEGER NOT NULL,
+  note TEXT,
+  features INTEGER NOT NULL,
+  PRIMARY KEY (layer, version)
+);
+CREATE TABLE layer_features (
+  id INTEGER PRIMARY KEY,
+  layer TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  name TEXT,
+  parent TEXT,
+  properties TEXT,
+  minx REAL, miny REAL, maxx REAL, maxy REAL,
+  UNIQUE (layer, version, code),
+  FOREIGN KEY (layer, version) REFERENCES layer_versions(layer, version)
+);
+SELECT AddGeometryColumn('layer_features', 'geom', 4490, 'MULTIPOLYGON', 'XY', 1);
+SELECT CreateSpatialIndex('layer_features', 'geom');
+
+CREATE TABLE departments (code TEXT PRIMARY KEY, name TEXT NOT NULL, plugin TEXT);
+CREATE TABLE categories (
+  code TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  major_class TEXT,
+  kind TEXT,
+  time_limit REAL NOT NULL,
+  limit_unit TEXT NOT NULL CHECK (limit_unit IN ('hours','workdays')),
+  plugin TEXT
+);
+CREATE TABLE routing_rules (
+  id INTEGER PRIMARY KEY,
+  category TEXT, layer TEXT, code TEXT,
+  department TEXT NOT NULL, sub_unit TEXT,
+  priority INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE users (
+  id TEXT PRIMARY KEY, name TEXT, role TEXT NOT NULL,
+  department TEXT, town TEXT, grid TEXT
+);
+CREATE TABLE api_tokens (
+  hash TEXT PRIMARY KEY,
+  user_id TEXT, role TEXT NOT NULL, department TEXT, town TEXT, label TEXT,
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER
+);
+CREATE TABLE calendar (date TEXT PRIMARY KEY, workday INTEGER NOT NULL);
+
+CREATE TABLE incidents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  request_id TEXT UNIQUE,
+  source TEXT NOT NULL,
+  category TEXT NOT NULL,
+  description TEXT, address TEXT,
+  lon REAL NOT NULL, lat REAL NOT NULL,
+  orig_x REAL, orig_y REAL, orig_crs TEXT,
+  grid TEXT, grid_version INTEGER, community TEXT, town TEXT,
+  outside INTEGER NOT NULL DEFAULT 0, distance_m REAL,
+  department TEXT, sub_unit TEXT,
+  status TEXT NOT NULL,
+  due_at INTEGER, warned_at INTEGER, escalation_level INTEGER NOT NULL DEFAULT 0,
+  next_check_at INTEGER,
+  self_handled INTEGER NOT NULL DEFAULT 0,
+  duplicate_of INTEGER, rating TEXT,
+  reporter_name TEXT, reporter_phone TEXT, reporter_id TEXT,
+  reported_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, closed_at INTEGER,
+  media TEXT,
+  business TEXT
+);
+SELECT AddGeometryColumn('incidents', 'geom', 4490, 'POINT', 'XY', 1);
+SELECT CreateSpatialIndex('incidents', 'geom');
+CREATE INDEX incidents_status ON incidents(status);
+CREATE INDEX incidents_grid ON incidents(grid);
+CREATE INDEX incidents_department ON incidents(department, status);
+CREATE INDEX incidents_reported ON incidents(reported_at);
+CREATE INDEX incidents_next_check ON incidents(next_check_at) WHERE next_check_at IS NOT NULL;
+
+CREATE TABLE incident_business (
+  incident INTEGER NOT NULL REFERENCES incidents(id),
+  layer TEXT NOT NULL, code TEXT, version INTEGER,
+  PRIMARY KEY (incident, layer)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident INTEGER NOT NULL REFERENCES incidents(id),
+  seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT, role TEXT NOT NULL, action TEXT NOT NULL,
+  from_status TEXT, to_status TEXT,
+  note TEXT, media TEXT, data TEXT,
+  UNIQUE (incident, seq)
+);
+CREATE INDEX events_at ON events(at);
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+CREATE TABLE media (
+  hash TEXT PRIMARY KEY, mime TEXT NOT NULL, size INTEGER NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE TABLE media_links (
+  hash TEXT NOT NULL REFERENCES media(hash),
+  incident INTEGER NOT NULL REFERENCES incidents(id),
+  event INTEGER REFERENCES events(id)
+);
+CREATE INDEX media_links_incident ON media_links(incident);
+
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident INTEGER, event INTEGER,
+  department TEXT, topic TEXT NOT NULL, payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL, delivered_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL, last_error TEXT
+);
+CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NULL;
+)SQL"},
+        {2, "migration log; index for duplicate checks and hotspots", R"SQL(
+CREATE TABLE schema_log (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);
+CREATE INDEX incidents_category ON incidents(category, reported_at);
+)SQL"},
+    };
+    return list;
+}
+
+}  // namespace
+
+int latest_schema_version() noexcept { return migrations().back().version; }
+
+int inspect_database(const std::string& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw store_error("cannot read '" + path + "': " + ec.message());
+    if (size == 0) return 0;
+    {
+        // The SQLite header: anything else is not a database at all.
+        std::ifstream in(path, std::ios::binary);
+        char header[16] = {};
+        in.read(header, sizeof header);
+        if (!in || std::string(header, 15) != "SQLite format 3") {
+            throw schema_error("'" + path + "' is not a OneGrid database (not a SQLite file); it was left untouched");
+        }
+    }
+    try {
+        Db db(path, SQLITE_OPEN_READONLY);
+        const auto app = db.scalar("PRAGMA application_id").value_or(0);
+        const auto version = db.scalar("PRAGMA user_version").value_or(0);
+        if (app != onegrid_application_id) {
+            throw schema_error("'" + path + "' is not a OneGrid database (application_id " + std::to_string(app) +
+                               "); it was left untouched");
+        }
+        if (version > latest_schema_version()) {
+            throw schema_error("'" + path + "' has schema version " + std::to_string(version) +
+                               ", newer than this OneGrid understands (" + std::to_string(latest_schema_version()) +
+                               "); upgrade OneGrid. The file was left untouched");
+        }
+        // A full structural check for files of ordinary size (seconds for very large ones, which
+        // get the schema check only; `onegrid check` runs the full one on demand).
+        db.scalar("SELECT count(*) FROM sqlite_master");
+        if (size < (std::uintmax_t{256} << 20)) {
+            auto check = db.prepare("PRAGMA quick_check(1)");
+            if (check.step() && check.text(0) != "ok") {
+                throw schema_error("'" + path + "' is corrupt: " + check.text(0) + "; it was left untouched");
+            }
+        }
+        return static_cast<int>(version);
+    } catch (const schema_error&) {
+        throw;
+    } catch (const store_error& e) {
+        throw schema_error("'" + path + "' cannot be used: " + e.what() + "; it was left untouched");
+    }
+}
+
+void migrate(Db& db, int from_version, int to_version) {
+    if (to_version <= 0) to_version = latest_schema_version();
+    for (const Migration& m : migrations()) {
+        if (m.version <= from_version || m.version > to_version) continue;
+        db.exec("BEGIN IMMEDIATE");
+        try {
+            if (m.version == 1) {
+                // SpatiaLite's metadata with only the systems OneGrid uses.
+                db.exec("SELECT InitSpatialMetadata(0, 'NONE')");
+                db.exec("SELECT InsertEpsgSrid(4490); SELECT InsertEpsgSrid(4326); SELECT InsertEpsgSrid(4549); "
+                        "SELECT InsertEpsgSrid(3857)");
+            }
+            db.exec(m.sql);
+            if (m.version == 1 &&
+                db.scalar("SELECT count(*) FROM geometry_columns WHERE spatial_index_enabled = 1").value_or(0) != 2) {
+                throw store_error("SpatiaLite could not create the geometry columns and their spatial indexes");
+            }
+            if (m.version >= 2) {
+                auto log = db.prepare("INSERT INTO schema_log(version, description, applied_at) VALUES (?, ?, datetime('now'))");
+                log.bind(1, m.version).bind(2, m.description);
+                log.run();
+            }
+            db.exec("PRAGMA application_id = " + std::to_string(onegrid_application_id));
+            db.exec("PRAGMA user_version = " + std::to_string(m.version));
+            db.exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+}
+
+}  // namespace onegrid::core::detail

@@ -1,0 +1,1279 @@
+#include "onegrid/core/spatialite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <variant>
+
+#include "onegrid/core/crypto.hpp"
+#include "onegrid/spatial/crs.hpp"
+#include "onegrid/spatial/geos.hpp"
+#include "store/schema.hpp"
+#include "store/sqlite.hpp"
+
+namespace onegrid::core {
+
+using detail::Db;
+using detail::Stmt;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---- value helpers -----------------------------------------------------------------------------
+
+std::string join(const std::vector<std::string>& items, char sep) {
+    std::string out;
+    for (const auto& s : items) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    if (s.empty()) return out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || s[i] == sep) {
+            out.emplace_back(s.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+// Business assignments are kept denormalised on the incident row ("layer\tcode\tversion" lines)
+// for fast reads, and in incident_business for indexed filtering.
+std::string encode_business(const std::vector<GridAssignment>& b) {
+    std::string out;
+    for (const auto& a : b) out += a.layer + '\t' + a.code + '\t' + std::to_string(a.version) + '\n';
+    return out;
+}
+
+std::vector<GridAssignment> decode_business(std::string_view s) {
+    std::vector<GridAssignment> out;
+    for (const auto& line : split(s, '\n')) {
+        if (line.empty()) continue;
+        const auto parts = split(line, '\t');
+        if (parts.size() != 3) continue;
+        out.push_back({parts[0], parts[1], std::stoi(parts[2])});
+    }
+    return out;
+}
+
+// ---- geometry as WKB (GEOS) --------------------------------------------------------------------
+
+struct WkbCodec {
+    spatial::GeosContext ctx;
+    GEOSWKBWriter* writer = GEOSWKBWriter_create_r(ctx.handle());
+    GEOSWKBReader* reader = GEOSWKBReader_create_r(ctx.handle());
+    ~WkbCodec() {
+        GEOSWKBWriter_destroy_r(ctx.handle(), writer);
+        GEOSWKBReader_destroy_r(ctx.handle(), reader);
+    }
+    std::string encode(const spatial::MultiPolygon& mp) {
+        auto g = spatial::to_geos(ctx, mp);
+        std::size_t size = 0;
+        unsigned char* buf = GEOSWKBWriter_write_r(ctx.handle(), writer, g.get(), &size);
+        if (buf == nullptr) throw store_error("cannot encode a geometry as WKB");
+        std::string out(reinterpret_cast<char*>(buf), size);
+        GEOSFree_r(ctx.handle(), buf);
+        return out;
+    }
+    spatial::MultiPolygon decode(const void* data, std::size_t size) {
+        GEOSGeometry* g = GEOSWKBReader_read_r(ctx.handle(), reader, static_cast<const unsigned char*>(data), size);
+        auto owned = spatial::geos_owned(ctx, g, "a geometry from WKB");
+        return spatial::from_geos(ctx, owned.get());
+    }
+};
+
+WkbCodec& wkb() {
+    thread_local WkbCodec codec;
+    return codec;
+}
+
+// ---- media files -------------------------------------------------------------------------------
+
+void fsync_path(const fs::path& p, int flags) {
+    const int fd = ::open(p.c_str(), flags);
+    if (fd < 0) throw store_error("cannot open '" + p.string() + "' to sync it: " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) throw store_error("cannot sync '" + p.string() + "': " + std::strerror(errno));
+}
+
+void write_file_durably(const fs::path& target, std::span<const std::byte> bytes) {
+    const fs::path tmp = target.string() + ".tmp" + std::to_string(::getpid()) + "_" +
+                         std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw store_error("cannot write media file '" + tmp.string() + "': " + std::strerror(errno));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw store_error("cannot write media file '" + target.string() + "': " + std::strerror(err));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw store_error("cannot write media file '" + target.string() + "': " + std::strerror(err));
+    }
+    if (::rename(tmp.c_str(), target.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw store_error("cannot write media file '" + target.string() + "': " + std::strerror(err));
+    }
+    fsync_path(target.parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+// ---- SQL building ------------------------------------------------------------------------------
+
+using Param = std::variant<std::int64_t, double, std::string>;
+
+void bind_all(Stmt& s, const std::vector<Param>& params) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        std::visit([&](const auto& v) { s.bind(static_cast<int>(i + 1), v); }, params[i]);
+    }
+}
+
+const char* const incident_columns =
+    "id, request_id, source, category, description, address, lon, lat, orig_x, orig_y, orig_crs, grid, "
+    "grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
+    "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
+    "reporter_id, reported_at, updated_at, closed_at, media, business";
+
+Incident read_incident(const Stmt& s) {
+    Incident i;
+    i.id = s.int64(0);
+    i.request_id = s.text(1);
+    i.source = parse_source(s.text_view(2)).value_or(Source::grid_worker);
+    i.category = s.text(3);
+    i.description = s.text(4);
+    i.address = s.text(5);
+    i.location = {s.real(6), s.real(7)};
+    i.original = {s.real(8), s.real(9)};
+    i.original_crs = s.text(10);
+    i.grid = s.text(11);
+    i.grid_version = static_cast<int>(s.int64(12));
+    i.community = s.text(13);
+    i.town = s.text(14);
+    i.outside = s.int64(15) != 0;
+    i.distance_m = s.real(16);
+    i.department = s.text(17);
+    i.sub_unit = s.text(18);
+    i.status = parse_status(s.text_view(19)).value_or(Status::reported);
+    i.due_at = s.opt_int64(20);
+    i.warned_at = s.opt_int64(21);
+    i.escalation_level = static_cast<int>(s.int64(22));
+    i.next_check_at = s.opt_int64(23);
+    i.self_handled = s.int64(24) != 0;
+    i.duplicate_of = s.opt_int64(25);
+    if (!s.is_null(26)) i.rating = parse_rating(s.text_view(26));
+    i.reporter.name = s.text(27);
+    i.reporter.phone = s.text(28);
+    i.reporter.id = s.text(29);
+    i.reported_at = s.int64(30);
+    i.updated_at = s.int64(31);
+    i.closed_at = s.opt_int64(32);
+    i.media = split(s.text_view(33), ',');
+    i.business = decode_business(s.text_view(34));
+    return i;
+}
+
+const char* const event_columns = "id, incident, seq, at, actor, role, action, from_status, to_status, note, media, data";
+
+Event read_event(const Stmt& s) {
+    Event e;
+    e.id = s.int64(0);
+    e.incident = s.int64(1);
+    e.seq = static_cast<int>(s.int64(2));
+    e.at = s.int64(3);
+    e.actor = s.text(4);
+    e.role = parse_role(s.text_view(5)).value_or(Role::system);
+    e.action = s.text(6);
+    if (!s.is_null(7)) e.from = parse_status(s.text_view(7));
+    if (!s.is_null(8)) e.to = parse_status(s.text_view(8));
+    e.note = s.text(9);
+    e.media = split(s.text_view(10), ',');
+    e.data = s.text(11);
+    return e;
+}
+
+// WHERE clause and parameters of an incident query.
+std::string where_of(const IncidentQuery& q, std::vector<Param>& params) {
+    std::vector<std::string> clauses;
+    if (q.bbox) {
+        // The R*Tree stores float bounds rounded outwards; the exact test follows.
+        clauses.push_back(
+            "id IN (SELECT pkid FROM idx_incidents_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?) "
+            "AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?");
+        params.insert(params.end(), {q.bbox->maxx, q.bbox->minx, q.bbox->maxy, q.bbox->miny, q.bbox->minx,
+                                     q.bbox->maxx, q.bbox->miny, q.bbox->maxy});
+    }
+    if (!q.statuses.empty()) {
+        std::string in = "status IN (";
+        bool first = true;
+        for (Status st : q.statuses) {
+            in += first ? "?" : ",?";
+            first = false;
+            params.emplace_back(std::string(to_string(st)));
+        }
+        clauses.push_back(in + ")");
+    }
+    if (!q.categories.empty()) {
+        std::string in = "category IN (";
+        bool first = true;
+        for (const auto& c : q.categories) {
+            in += first ? "?" : ",?";
+            first = false;
+            params.emplace_back(c);
+        }
+        clauses.push_back(in + ")");
+    }
+    auto eq = [&](const char* col, const std::string& v) {
+        if (v.empty()) return;
+        clauses.push_back(std::string(col) + " = ?");
+        params.emplace_back(v);
+    };
+    eq("grid", q.grid);
+    eq("community", q.community);
+    eq("town", q.town);
+    eq("department", q.department);
+    eq("reporter_id", q.reporter);
+    if (q.source) {
+        clauses.push_back("source = ?");
+        params.emplace_back(std::string(to_string(*q.source)));
+    }
+    if (q.outside) {
+        clauses.push_back("outside = ?");
+        params.emplace_back(std::int64_t{*q.outside ? 1 : 0});
+    }
+    if (q.open_only) clauses.emplace_back("status NOT IN ('voided','closed','rated')");
+    if (q.reported_from) {
+        clauses.push_back("reported_at >= ?");
+        params.emplace_back(*q.reported_from);
+    }
+    if (q.reported_to) {
+        clauses.push_back("reported_at < ?");
+        params.emplace_back(*q.reported_to);
+    }
+    if (q.updated_since) {
+        clauses.push_back("updated_at >= ?");
+        params.emplace_back(*q.updated_since);
+    }
+    if (!q.ids.empty()) {
+        std::string in = "id IN (";
+        for (std::size_t i = 0; i < q.ids.size(); ++i) {
+            in += i ? ",?" : "?";
+            params.emplace_back(static_cast<std::int64_t>(q.ids[i]));
+        }
+        clauses.push_back(in + ")");
+    }
+    if (clauses.empty()) return "";
+    std::string out = " WHERE ";
+    for (std::size_t i = 0; i < clauses.size(); ++i) out += (i ? " AND " : "") + clauses[i];
+    return out;
+}
+
+// ---- the writer: one thread, group commit ------------------------------------------------------
+
+class Writer {
+public:
+    Writer(std::unique_ptr<Db> db, std::size_t max_batch, std::atomic<std::uint64_t>& data_version)
+        : m_db(std::move(db)), m_max_batch(max_batch), m_data_version(data_version), m_thread([this] { run(); }) {}
+
+    ~Writer() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_all();
+        m_thread.join();
+    }
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+
+    /// Runs `fn` inside the next write transaction and returns after its commit is durable.
+    template <class F>
+    auto submit(F&& fn) -> decltype(fn(std::declval<Db&>())) {
+        using R = decltype(fn(std::declval<Db&>()));
+        std::optional<R> result;
+        auto job = std::make_shared<Job>();
+        job->fn = [&](Db& db) { result.emplace(fn(db)); };
+        {
+            std::lock_guard lock(m_mutex);
+            if (m_stop) throw store_error("the store is closed");
+            m_queue.push_back(job);
+        }
+        m_wake.notify_one();
+        {
+            std::unique_lock lock(m_mutex);
+            m_done.wait(lock, [&] { return job->done; });
+        }
+        if (job->error) std::rethrow_exception(job->error);
+        return std::move(*result);
+    }
+
+    [[nodiscard]] std::uint64_t commits() const { return m_commits.load(); }
+    [[nodiscard]] std::uint64_t group_commits() const { return m_group_commits.load(); }
+
+private:
+    struct Job {
+        std::function<void(Db&)> fn;
+        std::exception_ptr error;
+        bool done = false;
+    };
+
+    void run() {
+        std::vector<std::shared_ptr<Job>> batch;
+        while (true) {
+            {
+                std::unique_lock lock(m_mutex);
+                m_wake.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+                if (m_queue.empty()) return;  // stopping
+                while (!m_queue.empty() && batch.size() < m_max_batch) {
+                    batch.push_back(std::move(m_queue.front()));
+                    m_queue.pop_front();
+                }
+            }
+            execute(batch);
+            {
+                std::lock_guard lock(m_mutex);
+                for (auto& j : batch) j->done = true;
+            }
+            m_done.notify_all();
+            batch.clear();
+        }
+    }
+
+    void execute(std::vector<std::shared_ptr<Job>>& batch) {
+        Db& db = *m_db;
+        try {
+            db.prepare("BEGIN IMMEDIATE").run();
+        } catch (...) {
+            for (auto& j : batch) j->error = std::current_exception();
+            return;
+        }
+        std::size_t ok = 0;
+        for (auto& j : batch) {
+            try {
+                db.prepare("SAVEPOINT w").run();
+                try {
+                    j->fn(db);
+                    db.prepare("RELEASE w").run();
+                    ++ok;
+                } catch (...) {
+                    j->error = std::current_exception();
+                    db.prepare("ROLLBACK TO w").run();
+                    db.prepare("RELEASE w").run();
+                }
+            } catch (...) {
+                // The savepoint machinery itself failed (I/O): give up the whole batch.
+                if (!j->error) j->error = std::current_exception();
+                rollback_all(batch);
+                return;
+            }
+        }
+        try {
+            db.prepare("COMMIT").run();
+        } catch (...) {
+            rollback_all(batch);
+            return;
+        }
+        m_commits.fetch_add(1);
+        if (ok > 1) m_group_commits.fetch_add(1);
+        if (ok > 0) m_data_version.fetch_add(1);
+    }
+
+    void rollback_all(std::vector<std::shared_ptr<Job>>& batch) {
+        const auto failure = std::current_exception();
+        sqlite3_exec(m_db->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+        for (auto& j : batch)
+            if (!j->error) j->error = failure;
+    }
+
+    std::unique_ptr<Db> m_db;
+    std::size_t m_max_batch;
+    std::atomic<std::uint64_t>& m_data_version;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::condition_variable m_done;
+    std::deque<std::shared_ptr<Job>> m_queue;
+    bool m_stop = false;
+    std::atomic<std::uint64_t> m_commits{0};
+    std::atomic<std::uint64_t> m_group_commits{0};
+    std::thread m_thread;  // last: starts after the members it uses
+};
+
+// ---- readers -----------------------------------------------------------------------------------
+
+class ReadPool {
+public:
+    explicit ReadPool(std::string path) : m_path(std::move(path)) {}
+
+    class Lease {
+    public:
+        Lease(ReadPool& pool, std::unique_ptr<Db> db) : m_pool(pool), m_db(std::move(db)) {}
+        ~Lease() { m_pool.release(std::move(m_db)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        Db& operator*() { return *m_db; }
+        Db* operator->() { return m_db.get(); }
+
+    private:
+        ReadPool& m_pool;
+        std::unique_ptr<Db> m_db;
+    };
+
+    Lease acquire() {
+        {
+            std::lock_guard lock(m_mutex);
+            if (!m_idle.empty()) {
+                auto db = std::move(m_idle.back());
+                m_idle.pop_back();
+                return Lease(*this, std::move(db));
+            }
+        }
+        auto db = std::make_unique<Db>(m_path, SQLITE_OPEN_READWRITE);
+        db->load_spatialite();
+        db->exec("PRAGMA query_only = 1");
+        return Lease(*this, std::move(db));
+    }
+
+private:
+    void release(std::unique_ptr<Db> db) {
+        std::lock_guard lock(m_mutex);
+        if (m_idle.size() < 64) m_idle.push_back(std::move(db));
+    }
+    std::string m_path;
+    std::mutex m_mutex;
+    std::vector<std::unique_ptr<Db>> m_idle;
+};
+
+// ---- the store ---------------------------------------------------------------------------------
+
+class SpatialiteStore final : public Store {
+public:
+    explicit SpatialiteStore(const SpatialiteOptions& o) : m_options(o), m_reads(o.path.string()) {
+        m_media_dir = o.media_dir.empty() ? fs::path(o.path.string() + ".media") : o.media_dir;
+        const bool exists = fs::exists(o.path);
+        int version = 0;
+        if (exists) {
+            version = detail::inspect_database(o.path.string());
+        } else if (!o.create || o.read_only) {
+            throw store_error("database '" + o.path.string() + "' does not exist");
+        }
+        if (o.read_only) {
+            if (version < detail::latest_schema_version()) {
+                throw schema_error("'" + o.path.string() + "' has an older schema; open it once read-write to upgrade");
+            }
+            return;
+        }
+        auto db = std::make_unique<Db>(o.path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        db->load_spatialite();
+        db->exec("PRAGMA journal_mode = WAL");
+        // FULL: the WAL is synced at every commit, so an acknowledged write survives a power cut.
+        db->exec("PRAGMA synchronous = FULL");
+        db->exec("PRAGMA foreign_keys = ON");
+        db->exec("PRAGMA wal_autocheckpoint = 0");  // the checkpointer thread does it
+        db->exec("PRAGMA journal_size_limit = 67108864");
+        if (o.max_page_count > 0) db->exec("PRAGMA max_page_count = " + std::to_string(o.max_page_count));
+        if (version < detail::latest_schema_version()) {
+            if (exists && version > 0) {
+                // Keep a copy of the old file before upgrading it in place.
+                backup_spatialite(o.path, o.path.string() + ".pre-v" + std::to_string(detail::latest_schema_version()));
+            }
+            detail::migrate(*db, version);
+        }
+        std::error_code ec;
+        fs::create_directories(m_media_dir, ec);
+        if (ec) throw store_error("cannot create media directory '" + m_media_dir.string() + "': " + ec.message());
+        m_writer = std::make_unique<Writer>(std::move(db), std::max<std::size_t>(1, o.max_batch), m_data_version);
+        m_checkpointer = std::thread([this] { checkpoint_loop(); });
+    }
+
+    ~SpatialiteStore() override {
+        {
+            std::lock_guard lock(m_ckpt_mutex);
+            m_stopping = true;
+        }
+        m_ckpt_wake.notify_all();
+        if (m_checkpointer.joinable()) m_checkpointer.join();
+        m_writer.reset();
+    }
+
+    // ---- layers ---------------------------------------------------------------------------------
+
+    void put_layer(const LayerInfo& l) override {
+        write([&](Db& db) {
+            auto s = db.prepare(
+                "INSERT INTO layers(id, kind, title, department, plugin) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET kind=excluded.kind, title=excluded.title, "
+                "department=excluded.department, plugin=excluded.plugin");
+            s.bind(1, l.id).bind(2, to_string(l.kind)).bind(3, l.title);
+            s.bind_text_or_null(4, l.department).bind_text_or_null(5, l.plugin);
+            s.run();
+            return 0;
+        });
+    }
+
+    std::vector<LayerInfo> layers() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT id, kind, title, department, plugin FROM layers ORDER BY id");
+        std::vector<LayerInfo> out;
+        while (s.step()) {
+            out.push_back({s.text(0), parse_layer_kind(s.text_view(1)).value_or(LayerKind::business), s.text(2),
+                           s.text(3), s.text(4)});
+        }
+        return out;
+    }
+
+    std::optional<LayerInfo> layer(const std::string& id) override {
+        for (auto& l : layers())
+            if (l.id == id) return l;
+        return std::nullopt;
+    }
+
+    LayerVersion publish_version(const std::string& layer_id, const std::vector<LayerFeature>& features,
+                                 Timestamp effective_from, const std::string& note) override {
+        // Encode outside the write transaction: the writer thread only writes.
+        std::vector<std::string> blobs;
+        blobs.reserve(features.size());
+        for (const auto& f : features) blobs.push_back(wkb().encode(f.geometry));
+        const Timestamp now = SystemClock().now();
+        return write([&](Db& db) { return insert_version(db, layer_id, features, blobs, effective_from, now, note); });
+    }
+
+    std::vector<LayerVersion> versions(const std::string& layer_id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT layer, version, effective_from, published_at, note, features FROM layer_versions WHERE layer = ? "
+            "ORDER BY version");
+        s.bind(1, layer_id);
+        std::vector<LayerVersion> out;
+        while (s.step()) out.push_back({s.text(0), static_cast<int>(s.int64(1)), s.int64(2), s.int64(3), s.text(4), s.int64(5)});
+        return out;
+    }
+
+    std::optional<LayerVersion> version_at(const std::string& layer_id, Timestamp t) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT layer, version, effective_from, published_at, note, features FROM layer_versions "
+            "WHERE layer = ? AND effective_from <= ? ORDER BY effective_from DESC, version DESC LIMIT 1");
+        s.bind(1, layer_id).bind(2, t);
+        if (!s.step()) return std::nullopt;
+        return LayerVersion{s.text(0), static_cast<int>(s.int64(1)), s.int64(2), s.int64(3), s.text(4), s.int64(5)};
+    }
+
+    std::vector<LayerFeature> features(const std::string& layer_id, int version, const FeatureQuery& q) override {
+        std::vector<Param> params{layer_id, std::int64_t{version}};
+        std::string sql =
+            "SELECT code, name, parent, properties, AsBinary(geom) FROM layer_features WHERE layer = ? AND version = ?" +
+            feature_filter(q, params) + " ORDER BY code";
+        if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
+        auto db = m_reads.acquire();
+        auto s = db->prepare(sql);
+        bind_all(s, params);
+        std::vector<LayerFeature> out;
+        while (s.step()) {
+            LayerFeature f;
+            f.code = s.text(0);
+            f.name = s.text(1);
+            f.parent = s.text(2);
+            if (!s.is_null(3)) {
+                const auto j = nlohmann::json::parse(s.text_view(3), nullptr, false);
+                if (j.is_object())
+                    for (auto it = j.begin(); it != j.end(); ++it)
+                        f.properties[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+            }
+            f.geometry = wkb().decode(sqlite3_column_blob(s.raw(), 4), static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 4)));
+            out.push_back(std::move(f));
+        }
+        return out;
+    }
+
+    std::int64_t count_features(const std::string& layer_id, int version, const FeatureQuery& q) override {
+        std::vector<Param> params{layer_id, std::int64_t{version}};
+        const std::string sql =
+            "SELECT count(*) FROM layer_features WHERE layer = ? AND version = ?" + feature_filter(q, params);
+        auto db = m_reads.acquire();
+        auto s = db->prepare(sql);
+        bind_all(s, params);
+        s.step();
+        return s.int64(0);
+    }
+
+    // ---- reference data -------------------------------------------------------------------------
+
+    void put_department(const Department& d) override {
+        write([&](Db& db) {
+            auto s = db.prepare("INSERT OR REPLACE INTO departments(code, name, plugin) VALUES (?,?,?)");
+            s.bind(1, d.code).bind(2, d.name).bind_text_or_null(3, d.plugin);
+            s.run();
+            return 0;
+        });
+    }
+
+    std::vector<Department> departments() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT code, name, plugin FROM departments ORDER BY code");
+        std::vector<Department> out;
+        while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2)});
+        return out;
+    }
+
+    void put_category(const Category& c) override {
+        write([&](Db& db) {
+            auto s = db.prepare(
+                "INSERT OR REPLACE INTO categories(code, name, major_class, kind, time_limit, limit_unit, plugin) "
+                "VALUES (?,?,?,?,?,?,?)");
+            s.bind(1, c.code).bind(2, c.name).bind(3, c.major_class).bind(4, c.kind).bind(5, c.limit);
+            s.bind(6, c.limit_unit == LimitUnit::hours ? "hours" : "workdays").bind_text_or_null(7, c.plugin);
+            s.run();
+            return 0;
+        });
+    }
+
+    std::vector<Category> categories() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT code, name, major_class, kind, time_limit, limit_unit, plugin FROM categories ORDER BY code");
+        std::vector<Category> out;
+        while (s.step()) {
+            out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.real(4),
+                           s.text_view(5) == "workdays" ? LimitUnit::workdays : LimitUnit::hours, s.text(6)});
+        }
+        return out;
+    }
+
+    void replace_routing_rules(const std::vector<RoutingRule>& rules) override {
+        write([&](Db& db) {
+            db.prepare("DELETE FROM routing_rules").run();
+            for (const auto& r : rules) {
+                auto s = db.prepare(
+                    "INSERT INTO routing_rules(category, layer, code, department, sub_unit, priority) VALUES (?,?,?,?,?,?)");
+                s.bind_text_or_null(1, r.category).bind_text_or_null(2, r.layer).bind_text_or_null(3, r.code);
+                s.bind(4, r.department).bind_text_or_null(5, r.sub_unit).bind(6, r.priority);
+                s.run();
+            }
+            return 0;
+        });
+    }
+
+    std::vector<RoutingRule> routing_rules() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT id, category, layer, code, department, sub_unit, priority FROM routing_rules ORDER BY priority DESC, id");
+        std::vector<RoutingRule> out;
+        while (s.step()) {
+            out.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), static_cast<int>(s.int64(6))});
+        }
+        return out;
+    }
+
+    void put_user(const User& u) override {
+        write([&](Db& db) {
+            auto s = db.prepare(
+                "INSERT OR REPLACE INTO users(id, name, role, department, town, grid) VALUES (?,?,?,?,?,?)");
+            s.bind(1, u.id).bind(2, u.name).bind(3, to_string(u.role)).bind_text_or_null(4, u.department);
+            s.bind_text_or_null(5, u.town).bind_text_or_null(6, u.grid);
+            s.run();
+            return 0;
+        });
+    }
+
+    std::optional<User> user(const std::string& id) override {
+        for (auto& u : users())
+            if (u.id == id) return u;
+        return std::nullopt;
+    }
+
+    std::vector<User> users() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT id, name, role, department, town, grid FROM users ORDER BY id");
+        std::vector<User> out;
+        while (s.step()) {
+            out.push_back({s.text(0), s.text(1), parse_role(s.text_view(2)).value_or(Role::citizen), s.text(3), s.text(4),
+                           s.text(5)});
+        }
+        return out;
+    }
+
+    void put_token(const ApiToken& t) override {
+        write([&](Db& db) {
+            auto s = db.prepare(
+                "INSERT OR REPLACE INTO api_tokens(hash, user_id, role, department, town, label, created_at, expires_at, "
+                "revoked_at) VALUES (?,?,?,?,?,?,?,?,?)");
+            s.bind(1, t.hash).bind_text_or_null(2, t.user).bind(3, to_string(t.role)).bind_text_or_null(4, t.department);
+            s.bind_text_or_null(5, t.town).bind_text_or_null(6, t.label).bind(7, t.created_at).bind(8, t.expires_at);
+            s.bind(9, t.revoked_at);
+            s.run();
+            return 0;
+        });
+    }
+
+    static ApiToken read_token(const Stmt& s) {
+        ApiToken t;
+        t.hash = s.text(0);
+        t.user = s.text(1);
+        t.role = parse_role(s.text_view(2)).value_or(Role::citizen);
+        t.department = s.text(3);
+        t.town = s.text(4);
+        t.label = s.text(5);
+        t.created_at = s.int64(6);
+        t.expires_at = s.opt_int64(7);
+        t.revoked_at = s.opt_int64(8);
+        return t;
+    }
+
+    std::optional<ApiToken> token(const std::string& hash) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT hash, user_id, role, department, town, label, created_at, expires_at, revoked_at FROM api_tokens "
+            "WHERE hash = ?");
+        s.bind(1, hash);
+        if (!s.step()) return std::nullopt;
+        return read_token(s);
+    }
+
+    std::vector<ApiToken> tokens() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT hash, user_id, role, department, town, label, created_at, expires_at, revoked_at FROM api_tokens "
+            "ORDER BY created_at");
+        std::vector<ApiToken> out;
+        while (s.step()) out.push_back(read_token(s));
+        return out;
+    }
+
+    void revoke_token(const std::string& hash, Timestamp at) override {
+        write([&](Db& db) {
+            auto s = db.prepare("UPDATE api_tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL");
+            s.bind(1, at).bind(2, hash);
+            s.run();
+            if (sqlite3_changes(db.raw()) == 0) throw not_found_error("no active token with that hash");
+            return 0;
+        });
+    }
+
+    void put_calendar_day(CivilDate date, bool workday) override {
+        write([&](Db& db) {
+            auto s = db.prepare("INSERT OR REPLACE INTO calendar(date, workday) VALUES (?,?)");
+            s.bind(1, format_date(date)).bind(2, workday ? 1 : 0);
+            s.run();
+            return 0;
+        });
+    }
+
+    std::map<CivilDate, bool> calendar() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT date, workday FROM calendar");
+        std::map<CivilDate, bool> out;
+        while (s.step()) {
+            if (auto d = parse_date(s.text_view(0))) out[*d] = s.int64(1) != 0;
+        }
+        return out;
+    }
+
+    // ---- incidents ------------------------------------------------------------------------------
+
+    IntakeResult intake(const NewIncident& n) override {
+        return write([&](Db& db) { return intake_one(db, n); });
+    }
+
+    std::vector<IntakeResult> intake_many(const std::vector<NewIncident>& all) override {
+        return write([&](Db& db) {
+            std::vector<IntakeResult> out;
+            out.reserve(all.size());
+            for (const auto& n : all) out.push_back(intake_one(db, n));
+            return out;
+        });
+    }
+
+    TransitionResult transition(IncidentId id, const Decide& decide) override {
+        return write([&](Db& db) -> TransitionResult {
+            auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
+            s.bind(1, id);
+            if (!s.step()) throw not_found_error("no incident " + std::to_string(id));
+            const Incident current = read_incident(s);
+            s.reset();
+            Change c = decide(current);
+            c.incident.id = id;
+            update_incident(db, c.incident, current);
+            c.event.incident = id;
+            insert_event(db, c.event, c.media);
+            insert_outbox(db, id, c.event.id, c.outbox);
+            return {std::move(c.incident), std::move(c.event)};
+        });
+    }
+
+    std::optional<Incident> incident(IncidentId id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return read_incident(s);
+    }
+
+    std::optional<Incident> incident_by_request(const std::string& request_id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE request_id = ?");
+        s.bind(1, request_id);
+        if (!s.step()) return std::nullopt;
+        return read_incident(s);
+    }
+
+    std::vector<Incident> incidents(const IncidentQuery& q) override {
+        std::vector<Incident> out;
+        std::vector<Param> params;
+        std::string sql = std::string("SELECT ") + incident_columns + " FROM incidents" + where_of(q, params) +
+                          (q.newest_first ? " ORDER BY reported_at DESC, id DESC" : " ORDER BY id");
+        if (q.limit > 0) sql += " LIMIT " + std::to_string(q.limit) + " OFFSET " + std::to_string(q.offset);
+        auto db = m_reads.acquire();
+        auto s = db->prepare(sql);
+        bind_all(s, params);
+        while (s.step()) out.push_back(read_incident(s));
+        return out;
+    }
+
+    std::int64_t count_incidents(const IncidentQuery& q) override {
+        std::vector<Param> params;
+        const std::string sql = "SELECT count(*) FROM incidents" + where_of(q, params);
+        auto db = m_reads.acquire();
+        auto s = db->prepare(sql);
+        bind_all(s, params);
+        s.step();
+        return s.int64(0);
+    }
+
+    std::vector<Incident> open_incidents_near(const std::string& category, spatial::Point p, double radius_m,
+                                              Timestamp since) override {
+        const double dlat = radius_m / 110574.0 * 1.01;
+        const double dlon = radius_m / (111320.0 * std::max(0.05, std::cos(p.y * M_PI / 180.0))) * 1.01;
+        IncidentQuery q;
+        q.bbox = spatial::Box{p.x - dlon, p.y - dlat, p.x + dlon, p.y + dlat};
+        q.categories = {category};
+        q.open_only = true;
+        q.reported_from = since;
+        q.limit = 0;
+        std::vector<std::pair<double, Incident>> near;
+        for (auto& i : incidents(q)) {
+            const double d = spatial::distance_m(p, i.location);
+            if (d <= radius_m) near.emplace_back(d, std::move(i));
+        }
+        std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<Incident> out;
+        for (auto& [d, i] : near) out.push_back(std::move(i));
+        return out;
+    }
+
+    std::vector<Event> events(IncidentId id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(std::string("SELECT ") + event_columns + " FROM events WHERE incident = ? ORDER BY seq");
+        s.bind(1, id);
+        std::vector<Event> out;
+        while (s.step()) out.push_back(read_event(s));
+        return out;
+    }
+
+    std::vector<Incident> due_checks(Timestamp now, std::size_t limit) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(std::string("SELECT ") + incident_columns +
+                             " FROM incidents WHERE next_check_at <= ? ORDER BY next_check_at LIMIT ?");
+        s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+        std::vector<Incident> out;
+        while (s.step()) out.push_back(read_incident(s));
+        return out;
+    }
+
+    void scan_events(Timestamp from, Timestamp until, const std::function<void(const Event&)>& fn) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(std::string("SELECT ") + event_columns +
+                             " FROM events WHERE at >= ? AND at < ? ORDER BY at, id");
+        s.bind(1, from).bind(2, until);
+        while (s.step()) fn(read_event(s));
+    }
+
+    void scan_incidents(const IncidentQuery& q, const std::function<void(const Incident&)>& fn) override {
+        std::vector<Param> params;
+        const std::string sql = std::string("SELECT ") + incident_columns + " FROM incidents" + where_of(q, params) + " ORDER BY id";
+        auto db = m_reads.acquire();
+        auto s = db->prepare(sql);
+        bind_all(s, params);
+        while (s.step()) fn(read_incident(s));
+    }
+
+    // ---- media ----------------------------------------------------------------------------------
+
+    MediaInfo save_media(std::span<const std::byte> bytes, const std::string& mime) override {
+        MediaInfo m;
+        m.hash = sha256_hex(bytes);
+        m.mime = mime;
+        m.size = static_cast<std::int64_t>(bytes.size());
+        m.created_at = SystemClock().now();
+        const fs::path target = media_path(m.hash);
+        std::error_code ec;
+        if (fs::exists(target, ec) && fs::file_size(target, ec) == bytes.size()) return m;  // deduplicated
+        fs::create_directories(target.parent_path(), ec);
+        if (ec) throw store_error("cannot create media directory '" + target.parent_path().string() + "': " + ec.message());
+        write_file_durably(target, bytes);
+        return m;
+    }
+
+    std::optional<MediaInfo> media(const std::string& hash) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT hash, mime, size, created_at FROM media WHERE hash = ?");
+        s.bind(1, hash);
+        if (!s.step()) return std::nullopt;
+        return MediaInfo{s.text(0), s.text(1), s.int64(2), s.int64(3)};
+    }
+
+    fs::path media_path(const std::string& hash) const override {
+        if (hash.size() < 8 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+            throw not_found_error("not a media hash: '" + hash + "'");
+        }
+        return m_media_dir / hash.substr(0, 2) / hash;
+    }
+
+    // ---- outbox ---------------------------------------------------------------------------------
+
+    std::vector<OutboxMessage> outbox_due(Timestamp now, std::size_t limit) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT id, incident, event, department, topic, payload, created_at, delivered_at, attempts, next_attempt_at, "
+            "last_error FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+        s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+        std::vector<OutboxMessage> out;
+        while (s.step()) {
+            OutboxMessage m;
+            m.id = s.int64(0);
+            m.incident = s.int64(1);
+            m.event = s.int64(2);
+            m.department = s.text(3);
+            m.topic = s.text(4);
+            m.payload = s.text(5);
+            m.created_at = s.int64(6);
+            m.delivered_at = s.opt_int64(7);
+            m.attempts = static_cast<int>(s.int64(8));
+            m.next_attempt_at = s.int64(9);
+            m.last_error = s.text(10);
+            out.push_back(std::move(m));
+        }
+        return out;
+    }
+
+    void outbox_delivered(std::int64_t id, Timestamp at) override {
+        write([&](Db& db) {
+            auto s = db.prepare("UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?");
+            s.bind(1, at).bind(2, id);
+            s.run();
+            return 0;
+        });
+    }
+
+    void outbox_failed(std::int64_t id, const std::string& error, Timestamp retry_at) override {
+        write([&](Db& db) {
+            auto s = db.prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?");
+            s.bind(1, error).bind(2, retry_at).bind(3, id);
+            s.run();
+            return 0;
+        });
+    }
+
+    // ---- maintenance ----------------------------------------------------------------------------
+
+    void backup(const fs::path& target) override { backup_spatialite(m_options.path, target); }
+
+    StoreStats stats() override {
+        StoreStats st;
+        auto db = m_reads.acquire();
+        {
+            auto s = db->prepare("SELECT status, count(*) FROM incidents GROUP BY status");
+            while (s.step()) {
+                if (auto status = parse_status(s.text_view(0))) st.incidents_by_status[*status] = s.int64(1);
+                st.incidents += s.int64(1);
+            }
+        }
+        st.events = db->scalar("SELECT count(*) FROM events").value_or(0);
+        st.media = db->scalar("SELECT count(*) FROM media").value_or(0);
+        st.outbox_pending = db->scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL").value_or(0);
+        st.schema_version = static_cast<int>(db->scalar("PRAGMA user_version").value_or(0));
+        if (m_writer) {
+            st.commits = m_writer->commits();
+            st.group_commits = m_writer->group_commits();
+        }
+        return st;
+    }
+
+    std::uint64_t data_version() const override { return m_data_version.load(); }
+
+private:
+    template <class F>
+    auto write(F&& fn) -> decltype(fn(std::declval<Db&>())) {
+        if (!m_writer) throw store_error("the store is open read-only");
+        return m_writer->submit(std::forward<F>(fn));
+    }
+
+    static std::string feature_filter(const FeatureQuery& q, std::vector<Param>& params) {
+        std::string out;
+        if (!q.code.empty()) {
+            out += " AND code = ?";
+            params.emplace_back(q.code);
+        }
+        if (q.bbox) {
+            out += " AND id IN (SELECT pkid FROM idx_layer_features_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)";
+            params.insert(params.end(), {q.bbox->maxx, q.bbox->minx, q.bbox->maxy, q.bbox->miny});
+        }
+        return out;
+    }
+
+    static IntakeResult intake_one(Db& db, const NewIncident& n) {
+        if (!n.incident.request_id.empty()) {
+            auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE request_id = ?");
+            s.bind(1, n.incident.request_id);
+            if (s.step()) return {read_incident(s), false};
+        }
+        Incident inc = n.incident;
+        insert_incident(db, inc);
+        Event ev = n.first_event;
+        ev.incident = inc.id;
+        insert_event(db, ev, n.media);
+        insert_outbox(db, inc.id, ev.id, n.outbox);
+        return {std::move(inc), true};
+    }
+
+    static LayerVersion insert_version(Db& db, const std::string& layer_id, const std::vector<LayerFeature>& features,
+                                       const std::vector<std::string>& blobs, Timestamp effective_from, Timestamp now,
+                                       const std::string& note) {
+        {
+            auto s = db.prepare("SELECT 1 FROM layers WHERE id = ?");
+            s.bind(1, layer_id);
+            if (!s.step()) throw not_found_error("no layer '" + layer_id + "'");
+        }
+        int next = 1;
+        {
+            auto s = db.prepare("SELECT coalesce(max(version), 0) + 1 FROM layer_versions WHERE layer = ?");
+            s.bind(1, layer_id);
+            s.step();
+            next = static_cast<int>(s.int64(0));
+        }
+        {
+            auto s = db.prepare(
+                "INSERT INTO layer_versions(layer, version, effective_from, published_at, note, features) VALUES (?,?,?,?,?,?)");
+            s.bind(1, layer_id).bind(2, next).bind(3, effective_from).bind(4, now).bind(5, note);
+            s.bind(6, static_cast<std::int64_t>(features.size()));
+            s.run();
+        }
+        for (std::size_t i = 0; i < features.size(); ++i) {
+            const LayerFeature& f = features[i];
+            nlohmann::json props = nlohmann::json::object();
+            for (const auto& [k, v] : f.properties) props[k] = v;
+            const spatial::Box b = spatial::bounds(f.geometry);
+            auto s = db.prepare(
+                "INSERT INTO layer_features(layer, version, code, name, parent, properties, minx, miny, maxx, maxy, geom) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?, CastToMultiPolygon(GeomFromWKB(?, 4490)))");
+            s.bind(1, layer_id).bind(2, next).bind(3, f.code).bind(4, f.name).bind(5, f.parent).bind(6, props.dump());
+            s.bind(7, b.minx).bind(8, b.miny).bind(9, b.maxx).bind(10, b.maxy);
+            s.bind_blob(11, blobs[i].data(), blobs[i].size());
+            s.run();
+        }
+        return {layer_id, next, effective_from, now, note, static_cast<std::int64_t>(features.size())};
+    }
+
+    static void bind_incident_fields(Stmt& s, const Incident& i) {
+        s.bind_text_or_null(1, i.request_id).bind(2, to_string(i.source)).bind(3, i.category);
+        s.bind(4, i.description).bind(5, i.address).bind(6, i.location.x).bind(7, i.location.y);
+        s.bind(8, i.original.x).bind(9, i.original.y).bind(10, i.original_crs);
+        s.bind(11, i.grid).bind(12, i.grid_version).bind(13, i.community).bind(14, i.town);
+        s.bind(15, i.outside ? 1 : 0).bind(16, i.distance_m).bind(17, i.department).bind(18, i.sub_unit);
+        s.bind(19, to_string(i.status)).bind(20, i.due_at).bind(21, i.warned_at).bind(22, i.escalation_level);
+        s.bind(23, i.next_check_at).bind(24, i.self_handled ? 1 : 0).bind(25, i.duplicate_of);
+        if (i.rating) {
+            s.bind(26, to_string(*i.rating));
+        } else {
+            s.bind_null(26);
+        }
+        s.bind(27, i.reporter.name).bind(28, i.reporter.phone).bind(29, i.reporter.id);
+        s.bind(30, i.reported_at).bind(31, i.updated_at).bind(32, i.closed_at);
+        s.bind(33, join(i.media, ',')).bind(34, encode_business(i.business));
+    }
+
+    static void insert_incident(Db& db, Incident& i) {
+        auto s = db.prepare(
+            "INSERT INTO incidents(request_id, source, category, description, address, lon, lat, orig_x, orig_y, orig_crs, "
+            "grid, grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
+            "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
+            "reporter_id, reported_at, updated_at, closed_at, media, business, geom) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MakePoint(?6, ?7, 4490))");
+        bind_incident_fields(s, i);
+        s.run();
+        i.id = sqlite3_last_insert_rowid(db.raw());
+        write_business(db, i);
+    }
+
+    static void update_incident(Db& db, const Incident& i, const Incident& before) {
+        auto s = db.prepare(
+            "UPDATE incidents SET request_id=?1, source=?2, category=?3, description=?4, address=?5, lon=?6, lat=?7, "
+            "orig_x=?8, orig_y=?9, orig_crs=?10, grid=?11, grid_version=?12, community=?13, town=?14, outside=?15, "
+            "distance_m=?16, department=?17, sub_unit=?18, status=?19, due_at=?20, warned_at=?21, escalation_level=?22, "
+            "next_check_at=?23, self_handled=?24, duplicate_of=?25, rating=?26, reporter_name=?27, reporter_phone=?28, "
+            "reporter_id=?29, reported_at=?30, updated_at=?31, closed_at=?32, media=?33, business=?34 "
+            + std::string(i.location == before.location ? "" : ", geom = MakePoint(?6, ?7, 4490) ") + "WHERE id=?35");
+        bind_incident_fields(s, i);
+        s.bind(35, i.id);
+        s.run();
+        if (encode_business(i.business) != encode_business(before.business)) {
+            auto d = db.prepare("DELETE FROM incident_business WHERE incident = ?");
+            d.bind(1, i.id);
+            d.run();
+            write_business(db, i);
+        }
+    }
+
+    static void write_business(Db& db, const Incident& i) {
+        for (const auto& b : i.business) {
+            auto s = db.prepare("INSERT INTO incident_business(incident, layer, code, version) VALUES (?,?,?,?)");
+            s.bind(1, i.id).bind(2, b.layer).bind_text_or_null(3, b.code).bind(4, b.version);
+            s.run();
+        }
+    }
+
+    static void insert_event(Db& db, Event& e, const std::vector<MediaInfo>& media) {
+        {
+            auto s = db.prepare("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?");
+            s.bind(1, e.incident);
+            s.step();
+            e.seq = static_cast<int>(s.int64(0));
+        }
+        auto s = db.prepare(
+            "INSERT INTO events(incident, seq, at, actor, role, action, from_status, to_status, note, media, data) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+        s.bind(1, e.incident).bind(2, e.seq).bind(3, e.at).bind(4, e.actor).bind(5, to_string(e.role)).bind(6, e.action);
+        if (e.from) {
+            s.bind(7, to_string(*e.from));
+        } else {
+            s.bind_null(7);
+        }
+        if (e.to) {
+            s.bind(8, to_string(*e.to));
+        } else {
+            s.bind_null(8);
+        }
+        s.bind(9, e.note).bind(10, join(e.media, ',')).bind_text_or_null(11, e.data);
+        s.run();
+        e.id = sqlite3_last_insert_rowid(db.raw());
+        for (const MediaInfo& m : media) {
+            auto ins = db.prepare("INSERT OR IGNORE INTO media(hash, mime, size, created_at) VALUES (?,?,?,?)");
+            ins.bind(1, m.hash).bind(2, m.mime).bind(3, m.size).bind(4, m.created_at);
+            ins.run();
+            auto link = db.prepare("INSERT INTO media_links(hash, incident, event) VALUES (?,?,?)");
+            link.bind(1, m.hash).bind(2, e.incident).bind(3, e.id);
+            link.run();
+        }
+    }
+
+    static void insert_outbox(Db& db, IncidentId incident, std::int64_t event, const std::vector<OutboxMessage>& msgs) {
+        for (const auto& m : msgs) {
+            auto s = db.prepare(
+                "INSERT INTO outbox(incident, event, department, topic, payload, created_at, next_attempt_at) VALUES "
+                "(?,?,?,?,?,?,?)");
+            s.bind(1, incident).bind(2, event).bind_text_or_null(3, m.department).bind(4, m.topic).bind(5, m.payload);
+            s.bind(6, m.created_at).bind(7, m.next_attempt_at != 0 ? m.next_attempt_at : m.created_at);
+            s.run();
+        }
+    }
+
+    // Passive checkpoints in the background keep the WAL short without stalling the writer.
+    void checkpoint_loop() {
+        std::unique_ptr<Db> db;
+        try {
+            db = std::make_unique<Db>(m_options.path.string(), SQLITE_OPEN_READWRITE);
+        } catch (...) {
+            return;
+        }
+        std::uint64_t seen = m_data_version.load();
+        std::unique_lock lock(m_ckpt_mutex);
+        while (!m_stopping) {
+            m_ckpt_wake.wait_for(lock, std::chrono::milliseconds(250));
+            if (m_stopping) break;
+            const std::uint64_t now = m_data_version.load();
+            if (now == seen) continue;
+            seen = now;
+            lock.unlock();
+            int log = 0;
+            int done = 0;
+            sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+            lock.lock();
+        }
+    }
+
+    SpatialiteOptions m_options;
+    fs::path m_media_dir;
+    std::atomic<std::uint64_t> m_data_version{1};
+    ReadPool m_reads;
+    std::unique_ptr<Writer> m_writer;
+    std::mutex m_ckpt_mutex;
+    std::condition_variable m_ckpt_wake;
+    bool m_stopping = false;
+    std::thread m_checkpointer;
+};
+
+}  // namespace
+
+int spatialite_schema_version() noexcept { return detail::latest_schema_version(); }
+
+std::unique_ptr<Store> open_spatialite_store(const SpatialiteOptions& options) {
+    return std::make_unique<SpatialiteStore>(options);
+}
+
+void backup_spatialite(const fs::path& db_path, const fs::path& target) {
+    if (!fs::exists(db_path)) throw store_error("database '" + db_path.string() + "' does not exist");
+    detail::inspect_database(db_path.string());
+    const fs::path tmp = target.string() + ".tmp";
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    {
+        Db src(db_path.string(), SQLITE_OPEN_READWRITE);
+        Db dst(tmp.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+        sqlite3_backup* b = sqlite3_backup_init(dst.raw(), "main", src.raw(), "main");
+        if (b == nullptr) throw store_error("cannot start a backup: " + std::string(sqlite3_errmsg(dst.raw())));
+        int rc = SQLITE_OK;
+        // Copy in steps so that the writer is never held up for long; a write during the copy
+        // makes SQLite restart it, which keeps the copy consistent.
+        while ((rc = sqlite3_backup_step(b, 1024)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+            if (rc != SQLITE_OK) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        sqlite3_backup_finish(b);
+        if (rc != SQLITE_DONE) {
+            fs::remove(tmp, ec);
+            throw store_error("backup of '" + db_path.string() + "' failed: " + sqlite3_errstr(rc));
+        }
+        // A single self-contained file: no WAL needed to read the copy.
+        dst.exec("PRAGMA journal_mode = DELETE");
+    }
+    fsync_path(tmp, O_RDONLY);
+    if (::rename(tmp.c_str(), target.c_str()) != 0) {
+        const int err = errno;
+        fs::remove(tmp, ec);
+        throw store_error("cannot move the backup into place at '" + target.string() + "': " + std::strerror(err));
+    }
+    fsync_path(fs::absolute(target).parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace onegrid::core
