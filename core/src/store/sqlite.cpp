@@ -74,8 +74,8 @@ std::string_view Stmt::text_view(int col) const {
     return {p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))};
 }
 
-Db::Db(const std::string& path, int flags) {
-    const int rc = sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+Db::Db(const std::string& path, int flags, const char* vfs) {
+    const int rc = sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
         std::string msg = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
         sqlite3_close_v2(m_db);

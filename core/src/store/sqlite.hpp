@@ -69,7 +69,7 @@ private:
 /// A connection with a cache of prepared statements. Not thread-safe.
 class Db {
 public:
-    Db(const std::string& path, int flags);
+    Db(const std::string& path, int flags, const char* vfs = nullptr);
     ~Db();
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;

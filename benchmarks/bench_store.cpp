@@ -1,0 +1,172 @@
+// The store's hot paths: durable intake (every incident synced before it is acknowledged) with one
+// and with 32 concurrent callers, and bbox queries over 1,000,000 stored incidents.
+//
+//   bench_store [--benchmark_filter=...]
+//
+// benchmarks/peers/postgres_store.sh runs the same workloads on PostgreSQL/PostGIS in the same run.
+// The database files live under $ONEGRID_BENCH_DIR (default /tmp/onegrid-bench).
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "onegrid/core/spatialite_store.hpp"
+#include "onegrid/data/demo_district.hpp"
+
+using namespace onegrid;
+using namespace onegrid::core;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path bench_dir() {
+    const char* env = std::getenv("ONEGRID_BENCH_DIR");
+    fs::path p = env != nullptr ? env : "/tmp/onegrid-bench";
+    fs::create_directories(p);
+    return p;
+}
+
+// A realistic report: a grid worker's photo report with its assignment and first event.
+NewIncident report(std::int64_t n, data::Random& rng, const std::string& prefix) {
+    NewIncident ni;
+    Incident& i = ni.incident;
+    i.request_id = prefix + std::to_string(n);
+    i.source = Source::grid_worker;
+    i.category = "01" + std::to_string(10 + n % 40);
+    i.description = "道路破损，影响通行";
+    i.address = "登州街道钟楼社区";
+    i.location = {rng.uniform(120.55, 120.85), rng.uniform(37.50, 37.80)};
+    i.original = i.location;
+    i.original_crs = "gcj02";
+    i.grid = "370614001001" + std::to_string(100 + n % 900);
+    i.grid_version = 1;
+    i.community = i.grid.substr(0, 12);
+    i.town = i.grid.substr(0, 9);
+    i.business = {{"policing.beats", "PB" + std::to_string(n % 60), 1}, {"health.areas", "HA" + std::to_string(n % 17), 1}};
+    i.status = Status::reported;
+    i.reporter = {"网格员", "13800000000", "gw" + std::to_string(n % 1115)};
+    i.reported_at = 1'770'000'000'000 + n;
+    i.updated_at = i.reported_at;
+    ni.first_event.at = i.reported_at;
+    ni.first_event.actor = i.reporter.id;
+    ni.first_event.role = Role::grid_worker;
+    ni.first_event.action = "report";
+    ni.first_event.to = Status::reported;
+    OutboxMessage m;
+    m.topic = "incident.reported";
+    m.payload = R"({"incident":"new"})";
+    m.created_at = i.reported_at;
+    ni.outbox.push_back(m);
+    return ni;
+}
+
+std::unique_ptr<Store> fresh_store(const std::string& name) {
+    const fs::path p = bench_dir() / name;
+    fs::remove(p);
+    fs::remove(p.string() + "-wal");
+    fs::remove(p.string() + "-shm");
+    fs::remove_all(p.string() + ".media");
+    SpatialiteOptions o;
+    o.path = p;
+    return open_spatialite_store(o);
+}
+
+// `callers` threads each ingest until `total` incidents are acknowledged; the wall time is reported.
+void durable_intake(benchmark::State& state, int callers) {
+    const auto total = static_cast<std::int64_t>(state.range(0));
+    for (auto _ : state) {
+        auto store = fresh_store("intake.db");
+        std::atomic<std::int64_t> next{0};
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<std::thread> threads;
+        for (int c = 0; c < callers; ++c) {
+            threads.emplace_back([&, c] {
+                data::Random rng(static_cast<std::uint64_t>(c) + 1);
+                for (std::int64_t n; (n = next.fetch_add(1)) < total;) store->intake(report(n, rng, "r"));
+            });
+        }
+        std::atomic<bool> done{false};
+        std::thread mon([&] { while (!done) { std::this_thread::sleep_for(std::chrono::seconds(2)); std::error_code ec; auto sz = fs::file_size(bench_dir() / "intake.db-wal", ec); fprintf(stderr, "wal %.1f MB, n=%lld commits=%llu\n", sz/1e6, (long long)next.load(), (unsigned long long)store->stats().commits); } });
+        for (auto& t : threads) t.join();
+        done = true; mon.join();
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        state.SetIterationTime(secs);
+        const auto st = store->stats();
+        state.counters["commits"] = static_cast<double>(st.commits);
+        state.counters["per_commit"] = static_cast<double>(total) / static_cast<double>(std::max<std::uint64_t>(1, st.commits));
+    }
+    state.SetItemsProcessed(state.iterations() * total);
+}
+
+}  // namespace
+
+static void BM_Intake_Durable_1Caller(benchmark::State& state) { durable_intake(state, 1); }
+BENCHMARK(BM_Intake_Durable_1Caller)->Arg(5000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
+static void BM_Intake_Durable_32Callers(benchmark::State& state) { durable_intake(state, 32); }
+BENCHMARK(BM_Intake_Durable_32Callers)->Arg(100000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
+namespace {
+
+// 1,000,000 incidents uniform over 0.3° × 0.3°; built once and kept between runs.
+Store& million() {
+    static std::unique_ptr<Store> store = [] {
+        const fs::path p = bench_dir() / "million.db";
+        SpatialiteOptions o;
+        o.path = p;
+        auto s = open_spatialite_store(o);
+        if (s->count_incidents({}) != 1'000'000) {
+            s.reset();
+            s = fresh_store("million.db");
+            data::Random rng(11);
+            for (std::int64_t start = 0; start < 1'000'000; start += 20000) {
+                std::vector<NewIncident> batch;
+                for (std::int64_t n = start; n < start + 20000; ++n) batch.push_back(report(n, rng, "m"));
+                s->intake_many(batch);
+            }
+        }
+        return s;
+    }();
+    return *store;
+}
+
+}  // namespace
+
+static void BM_BboxQuery_1000of1M(benchmark::State& state) {
+    Store& store = million();
+    // 1,000,000 points over 0.09 deg²: a square of side 0.0095° holds ~1,000 on average.
+    const double side = std::sqrt(0.09 / 1000.0);
+    data::Random rng(3);
+    std::int64_t returned = 0;
+    for (auto _ : state) {
+        const double x = rng.uniform(120.55, 120.85 - side);
+        const double y = rng.uniform(37.50, 37.80 - side);
+        IncidentQuery q;
+        q.bbox = spatial::Box{x, y, x + side, y + side};
+        q.limit = 0;
+        const auto found = store.incidents(q);
+        returned += static_cast<std::int64_t>(found.size());
+        benchmark::DoNotOptimize(found.data());
+    }
+    state.counters["returned_avg"] = static_cast<double>(returned) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_BboxQuery_1000of1M)->Unit(benchmark::kMillisecond);
+
+static void BM_BboxCount_1000of1M(benchmark::State& state) {
+    Store& store = million();
+    const double side = std::sqrt(0.09 / 1000.0);
+    data::Random rng(4);
+    for (auto _ : state) {
+        const double x = rng.uniform(120.55, 120.85 - side);
+        const double y = rng.uniform(37.50, 37.80 - side);
+        IncidentQuery q;
+        q.bbox = spatial::Box{x, y, x + side, y + side};
+        benchmark::DoNotOptimize(store.count_incidents(q));
+    }
+}
+BENCHMARK(BM_BboxCount_1000of1M)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
