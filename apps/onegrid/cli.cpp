@@ -9,6 +9,9 @@ namespace onegrid::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
         assign_command(),
+        import_command(),
+        backup_command(),
+        check_command(),
         demo_district_command(),
     };
     return list;

@@ -30,7 +30,10 @@ struct Command {
 const std::vector<Command>& commands();
 
 Command assign_command();
+Command backup_command();
+Command check_command();
 Command demo_district_command();
+Command import_command();
 
 /// Parses `args` against `options`; prints help and returns false for --help.
 /// @throws usage_error for unknown or malformed options and missing required ones.

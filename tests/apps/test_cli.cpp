@@ -166,3 +166,27 @@ TEST_F(Cli, MakeValidRepairsAndAssigns) {
                       "/bad/points_bad_coordinates.csv --out " + out.string());
     EXPECT_EQ(r.status, 0) << r.err;
 }
+
+TEST_F(Cli, ImportsLayersAsVersionsAndBacksUp) {
+    const std::string db = (s_dir / "store.db").string();
+    Result r = run("import --db " + db + " --layer grids --source " + (s_dir / "district.gpkg").string() +
+                   " --source-layer grids --effective-from 2026-01-01T00:00:00+08:00");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("imported 1115 features"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("version 1"), std::string::npos) << r.out;
+    r = run("import --db " + db + " --layer grids --source " + (s_dir / "district.gpkg").string() + " --source-layer grids");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("version 2"), std::string::npos) << r.out;
+    r = run("import --db " + db + " --layer grids --source " + fixtures + "/bad/overlapping.geojson");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("overlap"), std::string::npos) << r.err;
+    r = run("backup " + db + " " + (s_dir / "copy.db").string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    r = run("check " + (s_dir / "copy.db").string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("layer grids (base): 2 version(s), current 2 with 1115 features"), std::string::npos) << r.out;
+    // A file that is not a database is refused with one clear line.
+    r = run("check " + fixtures + "/grids/four_grids.geojson");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("not a OneGrid database"), std::string::npos) << r.err;
+}

@@ -289,3 +289,27 @@ TEST(StoreFaults, OlderSchemaIsUpgradedInPlace) {
     // New writes work on the upgraded file.
     EXPECT_TRUE(store->intake(numbered_incident(9)).created);
 }
+
+TEST(StoreFaults, BackupWhileAnotherProcessWritesIsConsistent) {
+    TempDir dir("store_backup_live");
+    const auto db = dir / "onegrid.db";
+    Child c = spawn({"ingest", db.string(), "0", "4"});
+    long long n = 0;
+    long long id = 0;
+    for (int seen = 0; seen < 300 && fscanf(c.out, "%lld %lld", &n, &id) == 2; ++seen) {
+    }
+    // The writer keeps writing while the copy is taken.
+    backup_spatialite(db, dir / "copy.db");
+    kill(c.pid, SIGKILL);
+    fclose(c.out);
+    int status = 0;
+    waitpid(c.pid, &status, 0);
+    SpatialiteOptions o;
+    o.path = dir / "copy.db";
+    o.read_only = true;
+    auto copy = open_spatialite_store(o);
+    const auto st = copy->stats();
+    EXPECT_GE(st.incidents, 300);
+    EXPECT_EQ(st.events, st.incidents);
+    EXPECT_FALSE(std::filesystem::exists(dir / "copy.db-wal"));  // self-contained
+}
