@@ -91,7 +91,7 @@ CREATE TABLE incidents (
   outside INTEGER NOT NULL DEFAULT 0, distance_m REAL,
   department TEXT, sub_unit TEXT,
   status TEXT NOT NULL,
-  due_at INTEGER, warned_at INTEGER, escalation_level INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER, warn_at INTEGER, warned_at INTEGER, escalation_level INTEGER NOT NULL DEFAULT 0,
   next_check_at INTEGER,
   self_handled INTEGER NOT NULL DEFAULT 0,
   duplicate_of INTEGER, rating TEXT,

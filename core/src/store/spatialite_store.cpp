@@ -180,7 +180,7 @@ const char* const incident_columns =
     "id, request_id, source, category, description, address, lon, lat, orig_x, orig_y, orig_crs, grid, "
     "grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
     "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
-    "reporter_id, reported_at, updated_at, closed_at, media, business";
+    "reporter_id, reported_at, updated_at, closed_at, media, business, warn_at";
 
 Incident read_incident(const Stmt& s) {
     Incident i;
@@ -217,6 +217,7 @@ Incident read_incident(const Stmt& s) {
     i.closed_at = s.opt_int64(32);
     i.media = split(s.text_view(33), ',');
     i.business = decode_business(s.text_view(34));
+    i.warn_at = s.opt_int64(35);
     return i;
 }
 
@@ -1002,8 +1003,11 @@ public:
             c.incident.id = id;
             update_incident(db, c.incident, current);
             c.event.incident = id;
-            insert_event(db, c.event, c.media);
-            insert_outbox(db, id, c.event.id, c.outbox);
+            // A change without an action (a scheduler housekeeping update) writes no event.
+            if (!c.event.action.empty()) {
+                insert_event(db, c.event, c.media);
+                insert_outbox(db, id, c.event.id, c.outbox);
+            }
             return {std::move(c.incident), std::move(c.event)};
         });
     }
@@ -1296,7 +1300,7 @@ private:
         }
         s.bind(27, i.reporter.name).bind(28, i.reporter.phone).bind(29, i.reporter.id);
         s.bind(30, i.reported_at).bind(31, i.updated_at).bind(32, i.closed_at);
-        s.bind(33, join(i.media, ',')).bind(34, encode_business(i.business));
+        s.bind(33, join(i.media, ',')).bind(34, encode_business(i.business)).bind(37, i.warn_at);
     }
 
     static void insert_incident(Db& db, Incident& i) {
@@ -1304,8 +1308,9 @@ private:
             "INSERT INTO incidents(request_id, source, category, description, address, lon, lat, orig_x, orig_y, orig_crs, "
             "grid, grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
             "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
-            "reporter_id, reported_at, updated_at, closed_at, media, business, geom) VALUES "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "reporter_id, reported_at, updated_at, closed_at, media, business, geom, warn_at) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,"
+            "?28,?29,?30,?31,?32,?33,?34,?35,?37)");
         bind_incident_fields(s, i);
         const auto blob = spatialite_point(i.location.x, i.location.y, 4490);
         s.bind_blob(35, blob.data(), blob.size());
@@ -1326,8 +1331,8 @@ private:
             "orig_x=?8, orig_y=?9, orig_crs=?10, grid=?11, grid_version=?12, community=?13, town=?14, outside=?15, "
             "distance_m=?16, department=?17, sub_unit=?18, status=?19, due_at=?20, warned_at=?21, escalation_level=?22, "
             "next_check_at=?23, self_handled=?24, duplicate_of=?25, rating=?26, reporter_name=?27, reporter_phone=?28, "
-            "reporter_id=?29, reported_at=?30, updated_at=?31, closed_at=?32, media=?33, business=?34, geom=?36 "
-            "WHERE id=?35");
+            "reporter_id=?29, reported_at=?30, updated_at=?31, closed_at=?32, media=?33, business=?34, geom=?36, "
+            "warn_at=?37 WHERE id=?35");
         bind_incident_fields(s, i);
         s.bind(35, i.id);
         const auto blob = spatialite_point(i.location.x, i.location.y, 4490);

@@ -105,7 +105,8 @@ struct Incident {
     std::string sub_unit;    ///< e.g. the police station a plugin chose
     Status status = Status::reported;
     std::optional<Timestamp> due_at;  ///< deadline, set at dispatch
-    std::optional<Timestamp> warned_at;  ///< when the 80% warning fired
+    std::optional<Timestamp> warn_at;    ///< when the warning is due (80% of the time limit)
+    std::optional<Timestamp> warned_at;  ///< when the warning fired
     int escalation_level = 0;  ///< 0 none, 1 grid, 2 town/street, 3 district command centre
     std::optional<Timestamp> next_check_at;  ///< when the scheduler next looks at it (warning, deadline, escalation)
     bool self_handled = false;

@@ -80,7 +80,8 @@ struct Change {
 };
 
 /// Decides a change from the current record, inside the write transaction (so the check and the
-/// write are atomic). It must not call the store; it may throw to refuse the change.
+/// write are atomic). It must not call the store; it may throw to refuse the change. A change whose
+/// event has no action updates the incident without writing an event or messages.
 using Decide = std::function<Change(const Incident& current)>;
 
 struct TransitionResult {
