@@ -167,6 +167,11 @@ void Workflow::set_routing_hooks(std::vector<std::shared_ptr<RoutingHook>> hooks
     m_hooks = std::move(hooks);
 }
 
+void Workflow::set_lifecycle_listener(std::function<void(const Incident&, std::string_view)> listener) {
+    std::lock_guard lock(m_mutex);
+    m_lifecycle = std::move(listener);
+}
+
 std::optional<Category> Workflow::category(const std::string& code) const {
     std::lock_guard lock(m_mutex);
     auto it = m_categories.find(code);
@@ -501,6 +506,15 @@ TransitionResult Workflow::act(IncidentId id, Action action, const Actor& actor,
                 c.event.data = nlohmann::json{{"duplicate", id}}.dump();
                 return c;
             });
+        }
+        std::function<void(const Incident&, std::string_view)> listener;
+        {
+            std::lock_guard lock(m_mutex);
+            listener = m_lifecycle;
+        }
+        if (listener && result.event.from != result.incident.status) {
+            if (result.incident.status == Status::dispatched) listener(result.incident, "dispatched");
+            if (result.incident.status == Status::closed) listener(result.incident, "closed");
         }
         return result;
     } catch (const not_found_error&) {

@@ -158,6 +158,22 @@ CREATE INDEX outbox_pending ON outbox(next_attempt_at) WHERE delivered_at IS NUL
 CREATE TABLE schema_log (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);
 CREATE INDEX media_links_hash ON media_links(hash);
 )SQL"},
+        {3, "crosswalk of business layers against the base grid", R"SQL(
+CREATE TABLE crosswalk_summary (
+  layer TEXT PRIMARY KEY,
+  base_version INTEGER NOT NULL, business_version INTEGER NOT NULL,
+  grids INTEGER NOT NULL, aligned INTEGER NOT NULL, split INTEGER NOT NULL, uncovered INTEGER NOT NULL,
+  computed_at INTEGER NOT NULL
+);
+CREATE TABLE crosswalk (
+  layer TEXT NOT NULL,
+  base_code TEXT NOT NULL,
+  business_code TEXT NOT NULL,
+  area_m2 REAL NOT NULL,
+  share REAL NOT NULL,
+  PRIMARY KEY (layer, base_code, business_code)
+) WITHOUT ROWID;
+)SQL"},
     };
     return list;
 }

@@ -654,6 +654,8 @@ private:
 
 // ---- the store ---------------------------------------------------------------------------------
 
+constexpr double crosswalk_threshold = 0.95;
+
 class SpatialiteStore final : public Store {
 public:
     explicit SpatialiteStore(const SpatialiteOptions& o) : m_options(o), m_reads(o.path.string()) {
@@ -803,6 +805,87 @@ public:
         bind_all(s, params);
         s.step();
         return s.int64(0);
+    }
+
+    void put_crosswalk(const Crosswalk& cw) override {
+        write([&](Db& db) {
+            {
+                auto d = db.prepare("DELETE FROM crosswalk WHERE layer = ?");
+                d.bind(1, cw.summary.layer);
+                d.run();
+            }
+            auto s = db.prepare(
+                "INSERT OR REPLACE INTO crosswalk_summary(layer, base_version, business_version, grids, aligned, split, "
+                "uncovered, computed_at) VALUES (?,?,?,?,?,?,?,?)");
+            s.bind(1, cw.summary.layer).bind(2, cw.summary.base_version).bind(3, cw.summary.business_version);
+            s.bind(4, cw.summary.grids).bind(5, cw.summary.aligned).bind(6, cw.summary.split);
+            s.bind(7, cw.summary.uncovered).bind(8, cw.summary.computed_at);
+            s.run();
+            for (const auto& r : cw.rows) {
+                auto i = db.prepare(
+                    "INSERT OR REPLACE INTO crosswalk(layer, base_code, business_code, area_m2, share) VALUES (?,?,?,?,?)");
+                i.bind(1, cw.summary.layer).bind(2, r.base).bind(3, r.business).bind(4, r.area_m2).bind(5, r.share);
+                i.run();
+            }
+            return 0;
+        });
+    }
+
+    static CrosswalkSummary read_summary(const Stmt& s) {
+        CrosswalkSummary m;
+        m.layer = s.text(0);
+        m.base_version = static_cast<int>(s.int64(1));
+        m.business_version = static_cast<int>(s.int64(2));
+        m.grids = s.int64(3);
+        m.aligned = s.int64(4);
+        m.split = s.int64(5);
+        m.uncovered = s.int64(6);
+        m.computed_at = s.int64(7);
+        m.aligned_share = m.grids > 0 ? static_cast<double>(m.aligned) / static_cast<double>(m.grids) : 0.0;
+        return m;
+    }
+
+    std::vector<CrosswalkSummary> crosswalk_summaries() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare(
+            "SELECT layer, base_version, business_version, grids, aligned, split, uncovered, computed_at "
+            "FROM crosswalk_summary ORDER BY layer");
+        std::vector<CrosswalkSummary> out;
+        while (s.step()) out.push_back(read_summary(s));
+        return out;
+    }
+
+    std::optional<Crosswalk> crosswalk(const std::string& layer_id) override {
+        auto db = m_reads.acquire();
+        Crosswalk cw;
+        {
+            auto s = db->prepare(
+                "SELECT layer, base_version, business_version, grids, aligned, split, uncovered, computed_at "
+                "FROM crosswalk_summary WHERE layer = ?");
+            s.bind(1, layer_id);
+            if (!s.step()) return std::nullopt;
+            cw.summary = read_summary(s);
+        }
+        auto s = db->prepare(
+            "SELECT base_code, business_code, area_m2, share FROM crosswalk WHERE layer = ? ORDER BY base_code, share DESC");
+        s.bind(1, layer_id);
+        std::string current;
+        double largest = 0;
+        auto close_grid = [&] {
+            if (!current.empty() && largest < crosswalk_threshold) cw.misaligned.push_back(current);
+        };
+        while (s.step()) {
+            CrosswalkRow r{s.text(0), s.text(1), s.real(2), s.real(3)};
+            if (r.base != current) {
+                close_grid();
+                current = r.base;
+                largest = 0;
+            }
+            largest = std::max(largest, r.share);
+            cw.rows.push_back(std::move(r));
+        }
+        close_grid();
+        return cw;
     }
 
     // ---- reference data -------------------------------------------------------------------------

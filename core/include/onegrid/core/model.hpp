@@ -243,4 +243,33 @@ struct LayerFeature {
     spatial::MultiPolygon geometry;  ///< EPSG:4490
 };
 
+// ---- crosswalk (一网统筹) -----------------------------------------------------------------------
+// For every base grid, the business units it lies in and the share of its area in each; base
+// grids split by a business boundary (largest share under 95%) are misalignments.
+
+struct CrosswalkRow {
+    std::string base;      ///< base grid code
+    std::string business;  ///< business unit code
+    double area_m2 = 0.0;  ///< shared area (EPSG:4549)
+    double share = 0.0;    ///< of the base grid's area, 0..1
+};
+
+struct CrosswalkSummary {
+    std::string layer;
+    int base_version = 0;
+    int business_version = 0;
+    std::int64_t grids = 0;    ///< base grids
+    std::int64_t aligned = 0;  ///< base grids with one business unit holding ≥ 95% of their area
+    std::int64_t split = 0;    ///< base grids split by a business boundary
+    std::int64_t uncovered = 0;  ///< base grids the business layer does not reach at all
+    double aligned_share = 0.0;  ///< aligned / grids
+    Timestamp computed_at = 0;
+};
+
+struct Crosswalk {
+    CrosswalkSummary summary;
+    std::vector<CrosswalkRow> rows;            ///< every (base grid, business unit) pair with a shared area
+    std::vector<std::string> misaligned;       ///< codes of split base grids
+};
+
 }  // namespace onegrid::core

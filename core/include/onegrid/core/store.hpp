@@ -127,6 +127,12 @@ public:
     [[nodiscard]] virtual std::int64_t count_features(const std::string& layer, int version,
                                                       const FeatureQuery& query = {}) = 0;
 
+    /// Replaces the stored crosswalk of a business layer.
+    virtual void put_crosswalk(const Crosswalk& crosswalk) = 0;
+    /// The stored crosswalk of a layer (rows included), if computed.
+    [[nodiscard]] virtual std::optional<Crosswalk> crosswalk(const std::string& layer) = 0;
+    [[nodiscard]] virtual std::vector<CrosswalkSummary> crosswalk_summaries() = 0;
+
     // ---- reference data ------------------------------------------------------------------------
     virtual void put_department(const Department& d) = 0;
     [[nodiscard]] virtual std::vector<Department> departments() = 0;

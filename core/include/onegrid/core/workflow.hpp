@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -131,6 +132,8 @@ public:
     void reload_reference_data();
     /// Plugin routing callbacks, tried before the rules table.
     void set_routing_hooks(std::vector<std::shared_ptr<RoutingHook>> hooks);
+    /// Told after an incident was dispatched ("dispatched") or closed ("closed"): plugins' hooks.
+    void set_lifecycle_listener(std::function<void(const Incident&, std::string_view)> listener);
 
     /// Takes in a report: converts its coordinates to EPSG:4490, places it (grid, community,
     /// town, business grids; outside the district → flagged for the command centre), routes
@@ -169,6 +172,7 @@ private:
     RoutingTable m_routing;
     WorkCalendar m_calendar;
     std::vector<std::shared_ptr<RoutingHook>> m_hooks;
+    std::function<void(const Incident&, std::string_view)> m_lifecycle;
 };
 
 }  // namespace onegrid::core
