@@ -7,6 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-deps.sh --postgres --browser
+scripts/lib/web-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
 ctest --preset release "$@"

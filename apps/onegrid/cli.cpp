@@ -8,10 +8,14 @@ namespace onegrid::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
+        serve_command(),
         assign_command(),
         import_command(),
         backup_command(),
         check_command(),
+        setup_command(),
+        plugins_command(),
+        token_command(),
         demo_district_command(),
     };
     return list;

@@ -34,6 +34,10 @@ Command backup_command();
 Command check_command();
 Command demo_district_command();
 Command import_command();
+Command plugins_command();
+Command serve_command();
+Command setup_command();
+Command token_command();
 
 /// Parses `args` against `options`; prints help and returns false for --help.
 /// @throws usage_error for unknown or malformed options and missing required ones.

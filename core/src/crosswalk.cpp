@@ -47,4 +47,25 @@ Crosswalk compute_crosswalk(const IndexedLayer& base, const IndexedLayer& busine
     return cw;
 }
 
+std::map<std::string, std::shared_ptr<const Crosswalk>> current_crosswalks(Store& store, const Geography& geography, Timestamp now) {
+    std::map<std::string, std::shared_ptr<const Crosswalk>> out;
+    if (!geography.base) return out;
+    std::map<std::string, CrosswalkSummary> stored;
+    for (const auto& s : store.crosswalk_summaries()) stored[s.layer] = s;
+    for (const auto& b : geography.business) {
+        auto it = stored.find(b->info.id);
+        if (it != stored.end() && it->second.base_version == geography.base->version && it->second.business_version == b->version) {
+            if (auto c = store.crosswalk(b->info.id)) {
+                out[b->info.id] = std::make_shared<Crosswalk>(std::move(*c));
+                continue;
+            }
+        }
+        // A layer got a new version: recompute and store.
+        auto c = compute_crosswalk(*geography.base, *b, now);
+        store.put_crosswalk(c);
+        out[b->info.id] = std::make_shared<Crosswalk>(std::move(c));
+    }
+    return out;
+}
+
 }  // namespace onegrid::core

@@ -315,6 +315,7 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
         e.note = "outside the district";
     }
     if (!duplicates.empty()) data["possible_duplicates"] = duplicates;
+    if (!r.media_urls.empty()) data["media_urls"] = r.media_urls;
     e.data = data.dump();
     n.outbox.push_back(message("", "incident.reported", i, e, now));
     const auto result = m_store.intake(n);

@@ -101,6 +101,8 @@ struct IntakeRequest {
     spatial::InputCrs crs = spatial::InputCrs::wgs84;
     Reporter reporter;
     std::vector<Photo> photos;
+    /// Links to photos kept elsewhere (Open311 `media_url`): recorded with the report, not fetched.
+    std::vector<std::string> media_urls;
     Actor actor;
     std::optional<Timestamp> reported_at;  ///< sensors and imports may supply it; default now
 };

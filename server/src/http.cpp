@@ -1,0 +1,270 @@
+#include "onegrid/server/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace onegrid::server {
+namespace {
+
+int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+}  // namespace
+
+std::optional<std::string> Reply::find_header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (lower(k) == lower(name)) return v;
+    return std::nullopt;
+}
+
+std::optional<std::string> url_decode(std::string_view s, bool plus_is_space) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= s.size()) return std::nullopt;
+            const int h = hex(s[i + 1]);
+            const int l = hex(s[i + 2]);
+            if (h < 0 || l < 0) return std::nullopt;
+            const char decoded = static_cast<char>(h * 16 + l);
+            if (decoded == '\0') return std::nullopt;
+            out += decoded;
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            out += ' ';
+        } else if (c == '\0') {
+            return std::nullopt;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string url_encode(std::string_view s) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == ',' || c == '/') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 0xF];
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> Target::param(std::string_view name) const {
+    for (const auto& [k, v] : query)
+        if (k == name) return v;
+    return std::nullopt;
+}
+
+std::string Target::with(std::string_view name, std::optional<std::string> value) const {
+    std::string out;
+    auto append = [&out](std::string_view k, std::string_view v) {
+        if (!out.empty()) out.push_back('&');
+        out.append(url_encode(k));
+        out.push_back('=');
+        out.append(url_encode(v));
+    };
+    bool replaced = false;
+    for (const auto& [k, v] : query) {
+        if (k == name) {
+            if (replaced || !value) continue;
+            append(k, *value);
+            replaced = true;
+            continue;
+        }
+        append(k, v);
+    }
+    if (!replaced && value) append(name, *value);
+    return out;
+}
+
+std::optional<Target> parse_target(std::string_view target) {
+    if (target.empty() || target.front() != '/') return std::nullopt;
+    Target t;
+    const auto q = target.find('?');
+    auto path = url_decode(target.substr(0, q), false);
+    if (!path) return std::nullopt;
+    // No traversal: a ".." segment is refused outright.
+    for (const auto& seg : segments(*path))
+        if (seg == "..") return std::nullopt;
+    t.path = std::move(*path);
+    if (q != std::string_view::npos) {
+        std::string_view qs = target.substr(q + 1);
+        while (!qs.empty()) {
+            const auto amp = qs.find('&');
+            const std::string_view pair = qs.substr(0, amp);
+            if (!pair.empty()) {
+                const auto eq = pair.find('=');
+                auto k = url_decode(pair.substr(0, eq), true);
+                auto v = eq == std::string_view::npos ? std::optional<std::string>("") : url_decode(pair.substr(eq + 1), true);
+                if (!k || !v) return std::nullopt;
+                t.query.emplace_back(std::move(*k), std::move(*v));
+            }
+            if (amp == std::string_view::npos) break;
+            qs.remove_prefix(amp + 1);
+        }
+    }
+    return t;
+}
+
+std::vector<std::string> segments(std::string_view path) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= path.size(); ++i) {
+        if (i == path.size() || path[i] == '/') {
+            if (i > start) out.emplace_back(path.substr(start, i - start));
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body) {
+    auto t = parse_target("/?" + std::string(body));
+    if (!t) return std::nullopt;
+    return t->query;
+}
+
+Reply json_reply(std::string body, http::status status, std::string content_type) {
+    return Reply(status, std::move(content_type), std::move(body));
+}
+
+Reply error_reply(http::status status, std::string_view code, std::string_view description) {
+    nlohmann::json j;
+    j["code"] = code;
+    j["description"] = description;
+    return json_reply(j.dump(), status);
+}
+
+std::optional<std::string> negotiate(std::string_view accept, const std::vector<std::string>& offered) {
+    if (offered.empty()) return std::nullopt;
+    accept = trim(accept);
+    if (accept.empty()) return offered.front();
+    struct Range {
+        std::string type;
+        double q;
+        int order;
+    };
+    std::vector<Range> ranges;
+    int order = 0;
+    while (!accept.empty()) {
+        const auto comma = accept.find(',');
+        std::string_view item = trim(accept.substr(0, comma));
+        double q = 1.0;
+        const auto semi = item.find(';');
+        std::string type = lower(trim(item.substr(0, semi)));
+        if (semi != std::string_view::npos) {
+            std::string_view params = item.substr(semi + 1);
+            const auto qpos = params.find("q=");
+            if (qpos != std::string_view::npos) {
+                std::string_view qv = params.substr(qpos + 2);
+                qv = qv.substr(0, qv.find(';'));
+                qv = trim(qv);
+                double parsed = 1.0;
+                const auto res = std::from_chars(qv.data(), qv.data() + qv.size(), parsed);
+                if (res.ec == std::errc()) q = parsed;
+            }
+        }
+        if (!type.empty()) ranges.push_back({type, q, order++});
+        if (comma == std::string_view::npos) break;
+        accept.remove_prefix(comma + 1);
+    }
+    std::optional<std::string> best;
+    double best_q = 0.0;
+    int best_specificity = -1;
+    int best_rank = 1 << 30;
+    for (std::size_t i = 0; i < offered.size(); ++i) {
+        const std::string want = lower(offered[i]);
+        const std::string major = want.substr(0, want.find('/'));
+        for (const auto& r : ranges) {
+            int specificity = -1;
+            if (r.type == want || r.type == want.substr(0, want.find(';'))) {
+                specificity = 2;
+            } else if (r.type == major + "/*") {
+                specificity = 1;
+            } else if (r.type == "*/*") {
+                specificity = 0;
+            }
+            if (specificity < 0 || r.q <= 0.0) continue;
+            const int rank = static_cast<int>(i);
+            if (r.q > best_q || (r.q == best_q && specificity > best_specificity) ||
+                (r.q == best_q && specificity == best_specificity && rank < best_rank)) {
+                best = offered[i];
+                best_q = r.q;
+                best_specificity = specificity;
+                best_rank = rank;
+            }
+        }
+    }
+    return best;
+}
+
+std::string etag_of(std::string_view bytes) {
+    // FNV-1a, 64 bit, twice with different offsets: a strong validator for our own responses.
+    std::uint64_t h1 = 0xcbf29ce484222325ull;
+    std::uint64_t h2 = 0x84222325cbf29ce4ull;
+    for (unsigned char c : bytes) {
+        h1 = (h1 ^ c) * 0x100000001b3ull;
+        h2 = (h2 ^ c) * 0x100000001b3ull;
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "\"%016llx%08llx\"", static_cast<unsigned long long>(h1),
+                  static_cast<unsigned long long>(h2 & 0xffffffffull));
+    return buf;
+}
+
+bool etag_matches(std::string_view header, std::string_view etag) {
+    header = trim(header);
+    if (header == "*") return true;
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        std::string_view item = trim(header.substr(0, comma));
+        if (item.rfind("W/", 0) == 0) item.remove_prefix(2);
+        if (item == etag) return true;
+        if (comma == std::string_view::npos) break;
+        header.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace onegrid::server

@@ -1,0 +1,179 @@
+#include "incident_index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace onegrid::server::detail {
+
+IncidentRow IncidentIndex::row_of(const core::Incident& i) {
+    IncidentRow r;
+    r.id = i.id;
+    r.location = i.location;
+    r.status = i.status;
+    r.source = i.source;
+    r.outside = i.outside;
+    r.self_handled = i.self_handled;
+    r.escalation_level = i.escalation_level;
+    r.category = i.category;
+    r.grid = i.grid;
+    r.community = i.community;
+    r.town = i.town;
+    r.department = i.department;
+    r.sub_unit = i.sub_unit;
+    r.reporter = i.reporter.id;
+    r.reported_at = i.reported_at;
+    r.updated_at = i.updated_at;
+    r.due_at = i.due_at;
+    r.closed_at = i.closed_at;
+    return r;
+}
+
+std::uint64_t IncidentIndex::cell_key(double lon, double lat) {
+    const auto cx = static_cast<std::int64_t>(std::floor((lon + 180.0) / cell));
+    const auto cy = static_cast<std::int64_t>(std::floor((lat + 90.0) / cell));
+    return (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
+}
+
+void IncidentIndex::insert_locked(IncidentRow row) {
+    const auto pos = static_cast<std::uint32_t>(m_rows.size());
+    m_cells[cell_key(row.location.x, row.location.y)].push_back(pos);
+    m_position[row.id] = pos;
+    m_rows.push_back(std::move(row));
+}
+
+void IncidentIndex::load(core::Store& store) {
+    std::vector<IncidentRow> rows;
+    core::IncidentQuery q;
+    q.limit = 0;
+    store.scan_incidents(q, [&](const core::Incident& i) { rows.push_back(row_of(i)); });
+    std::unique_lock lock(m_mutex);
+    m_rows.clear();
+    m_position.clear();
+    m_cells.clear();
+    m_rows.reserve(rows.size());
+    for (auto& r : rows) insert_locked(std::move(r));
+    ++m_version;
+}
+
+void IncidentIndex::upsert(const core::Incident& incident) {
+    IncidentRow row = row_of(incident);
+    std::unique_lock lock(m_mutex);
+    auto it = m_position.find(row.id);
+    if (it == m_position.end()) {
+        // Ids grow, so appending keeps the array in id order (paging relies on it); an older id
+        // arriving late is inserted in place.
+        if (!m_rows.empty() && m_rows.back().id > row.id) {
+            const auto at = std::lower_bound(m_rows.begin(), m_rows.end(), row.id,
+                                             [](const IncidentRow& r, core::IncidentId id) { return r.id < id; });
+            m_rows.insert(at, std::move(row));
+            m_position.clear();
+            m_cells.clear();
+            for (std::uint32_t p = 0; p < m_rows.size(); ++p) {
+                m_position[m_rows[p].id] = p;
+                m_cells[cell_key(m_rows[p].location.x, m_rows[p].location.y)].push_back(p);
+            }
+        } else {
+            insert_locked(std::move(row));
+        }
+    } else {
+        IncidentRow& old = m_rows[it->second];
+        const auto old_key = cell_key(old.location.x, old.location.y);
+        const auto new_key = cell_key(row.location.x, row.location.y);
+        if (old_key != new_key) {
+            auto& v = m_cells[old_key];
+            v.erase(std::remove(v.begin(), v.end(), it->second), v.end());
+            auto& n = m_cells[new_key];
+            n.insert(std::upper_bound(n.begin(), n.end(), it->second), it->second);
+        }
+        old = std::move(row);
+    }
+    ++m_version;
+}
+
+bool IncidentIndex::matches(const IncidentRow& r, const Query& q) const {
+    if (q.bbox && !q.bbox->contains(r.location)) return false;
+    if (!q.statuses.empty() && !q.statuses.count(r.status)) return false;
+    if (!q.categories.empty() && !q.categories.count(r.category)) return false;
+    if (!q.grid.empty() && r.grid != q.grid) return false;
+    if (!q.community.empty() && r.community != q.community) return false;
+    if (!q.town.empty() && r.town != q.town) return false;
+    if (!q.department.empty() && r.department != q.department) return false;
+    if (q.reported_from && r.reported_at < *q.reported_from) return false;
+    if (q.reported_to && r.reported_at > *q.reported_to) return false;
+    if (q.extra && !q.extra(r)) return false;
+    return true;
+}
+
+IncidentIndex::Result IncidentIndex::query(const Query& q) const {
+    Result out;
+    std::shared_lock lock(m_mutex);
+    auto take = [&](std::uint32_t pos) {
+        const IncidentRow& r = m_rows[pos];
+        if (!matches(r, q)) return;
+        if (out.matched >= q.offset && out.rows.size() < q.limit) out.rows.push_back(r);
+        ++out.matched;
+    };
+    const bool small_box = q.bbox && (q.bbox->width() / cell) * (q.bbox->height() / cell) < 4096;
+    if (small_box) {
+        // Gather the positions of the cells under the box, in id order (positions are in id order).
+        std::vector<std::uint32_t> positions;
+        const auto x0 = static_cast<std::int64_t>(std::floor((q.bbox->minx + 180.0) / cell));
+        const auto x1 = static_cast<std::int64_t>(std::floor((q.bbox->maxx + 180.0) / cell));
+        const auto y0 = static_cast<std::int64_t>(std::floor((q.bbox->miny + 90.0) / cell));
+        const auto y1 = static_cast<std::int64_t>(std::floor((q.bbox->maxy + 90.0) / cell));
+        for (auto cx = x0; cx <= x1; ++cx) {
+            for (auto cy = y0; cy <= y1; ++cy) {
+                const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
+                auto it = m_cells.find(key);
+                if (it != m_cells.end()) positions.insert(positions.end(), it->second.begin(), it->second.end());
+            }
+        }
+        std::sort(positions.begin(), positions.end());
+        for (auto p : positions) take(p);
+    } else {
+        for (std::uint32_t p = 0; p < m_rows.size(); ++p) take(p);
+    }
+    return out;
+}
+
+std::optional<IncidentRow> IncidentIndex::get(core::IncidentId id) const {
+    std::shared_lock lock(m_mutex);
+    auto it = m_position.find(id);
+    if (it == m_position.end()) return std::nullopt;
+    return m_rows[it->second];
+}
+
+void IncidentIndex::for_each_in(const spatial::Box& box, const std::function<void(const IncidentRow&)>& fn) const {
+    std::shared_lock lock(m_mutex);
+    if ((box.width() / cell) * (box.height() / cell) > m_cells.size()) {
+        for (const auto& r : m_rows)
+            if (box.contains(r.location)) fn(r);
+        return;
+    }
+    const auto x0 = static_cast<std::int64_t>(std::floor((box.minx + 180.0) / cell));
+    const auto x1 = static_cast<std::int64_t>(std::floor((box.maxx + 180.0) / cell));
+    const auto y0 = static_cast<std::int64_t>(std::floor((box.miny + 90.0) / cell));
+    const auto y1 = static_cast<std::int64_t>(std::floor((box.maxy + 90.0) / cell));
+    for (auto cx = x0; cx <= x1; ++cx) {
+        for (auto cy = y0; cy <= y1; ++cy) {
+            const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
+            auto it = m_cells.find(key);
+            if (it == m_cells.end()) continue;
+            for (auto p : it->second)
+                if (box.contains(m_rows[p].location)) fn(m_rows[p]);
+        }
+    }
+}
+
+void IncidentIndex::for_each(const std::function<void(const IncidentRow&)>& fn) const {
+    std::shared_lock lock(m_mutex);
+    for (const auto& r : m_rows) fn(r);
+}
+
+std::size_t IncidentIndex::size() const {
+    std::shared_lock lock(m_mutex);
+    return m_rows.size();
+}
+
+}  // namespace onegrid::server::detail

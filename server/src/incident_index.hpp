@@ -1,0 +1,89 @@
+#pragma once
+// The server's in-memory view of all incidents for map and feature queries: the public fields of
+// every incident in a flat array, with a uniform grid of cells over longitude/latitude. Kept in
+// step with the store by the server, which is the only writer; readers share a lock.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "onegrid/core/model.hpp"
+#include "onegrid/core/store.hpp"
+
+namespace onegrid::server::detail {
+
+struct IncidentRow {
+    core::IncidentId id = 0;
+    spatial::Point location;
+    core::Status status = core::Status::reported;
+    core::Source source = core::Source::grid_worker;
+    bool outside = false;
+    bool self_handled = false;
+    int escalation_level = 0;
+    std::string category;
+    std::string grid;
+    std::string community;
+    std::string town;
+    std::string department;
+    std::string sub_unit;
+    std::string reporter;  ///< reporter id: only for scoping, never published
+    core::Timestamp reported_at = 0;
+    core::Timestamp updated_at = 0;
+    std::optional<core::Timestamp> due_at;
+    std::optional<core::Timestamp> closed_at;
+};
+
+class IncidentIndex {
+public:
+    struct Query {
+        std::optional<spatial::Box> bbox;
+        std::set<core::Status> statuses;
+        std::set<std::string> categories;
+        std::string grid;
+        std::string community;
+        std::string town;
+        std::string department;
+        std::optional<core::Timestamp> reported_from;  ///< inclusive
+        std::optional<core::Timestamp> reported_to;    ///< inclusive
+        std::function<bool(const IncidentRow&)> extra;  ///< further filter (CQL2, scope)
+        std::size_t offset = 0;
+        std::size_t limit = 100;
+    };
+    struct Result {
+        std::vector<IncidentRow> rows;
+        std::size_t matched = 0;
+    };
+
+    void load(core::Store& store);
+    void upsert(const core::Incident& incident);
+    [[nodiscard]] Result query(const Query& q) const;
+    [[nodiscard]] std::optional<IncidentRow> get(core::IncidentId id) const;
+    /// Visits rows inside a box (for tiles), under the read lock.
+    void for_each_in(const spatial::Box& box, const std::function<void(const IncidentRow&)>& fn) const;
+    /// Visits every row, under the read lock.
+    void for_each(const std::function<void(const IncidentRow&)>& fn) const;
+    [[nodiscard]] std::size_t size() const;
+    [[nodiscard]] std::uint64_t version() const noexcept { return m_version.load(); }
+
+    static IncidentRow row_of(const core::Incident& i);
+
+private:
+    static constexpr double cell = 0.005;  // degrees (~500 m)
+    [[nodiscard]] static std::uint64_t cell_key(double lon, double lat);
+    [[nodiscard]] bool matches(const IncidentRow& r, const Query& q) const;
+    void insert_locked(IncidentRow row);
+
+    mutable std::shared_mutex m_mutex;
+    std::vector<IncidentRow> m_rows;
+    std::unordered_map<core::IncidentId, std::uint32_t> m_position;
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> m_cells;
+    std::atomic<std::uint64_t> m_version{1};
+};
+
+}  // namespace onegrid::server::detail

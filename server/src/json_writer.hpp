@@ -1,0 +1,150 @@
+#pragma once
+// A small streaming JSON writer for the hot paths (GeoJSON feature collections): appends straight
+// into one string, numbers with std::to_chars (shortest round-trip), no intermediate DOM.
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace onegrid::server::detail {
+
+class JsonWriter {
+public:
+    explicit JsonWriter(std::string& out) : m_out(out) {}
+
+    JsonWriter& begin_object() { return sep().raw('{').push(); }
+    JsonWriter& end_object() { return pop().raw('}'); }
+    JsonWriter& begin_array() { return sep().raw('[').push(); }
+    JsonWriter& end_array() { return pop().raw(']'); }
+
+    /// A member name; the next value belongs to it.
+    JsonWriter& key(std::string_view k) {
+        sep();
+        string_raw(k);
+        m_out += ':';
+        m_after_key = true;
+        return *this;
+    }
+    JsonWriter& value(std::string_view s) {
+        sep();
+        string_raw(s);
+        return *this;
+    }
+    JsonWriter& value(const char* s) { return value(std::string_view(s)); }
+    JsonWriter& value(const std::string& s) { return value(std::string_view(s)); }
+    JsonWriter& value(double d) {
+        sep();
+        if (!std::isfinite(d)) {
+            m_out += "null";
+            return *this;
+        }
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, d);
+        m_out.append(buf, r.ptr);
+        return *this;
+    }
+    JsonWriter& value(std::int64_t v) {
+        sep();
+        char buf[24];
+        auto r = std::to_chars(buf, buf + sizeof buf, v);
+        m_out.append(buf, r.ptr);
+        return *this;
+    }
+    JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
+    JsonWriter& value(bool b) {
+        sep();
+        m_out += b ? "true" : "false";
+        return *this;
+    }
+    JsonWriter& null() {
+        sep();
+        m_out += "null";
+        return *this;
+    }
+    /// Already-serialised JSON.
+    JsonWriter& raw_value(std::string_view json) {
+        sep();
+        m_out += json;
+        return *this;
+    }
+    /// A coordinate pair, fixed to 9 decimals when `fixed` (sub-millimetre for degrees).
+    JsonWriter& coordinate(double a, double b, bool fixed_degrees) {
+        sep();
+        m_out += '[';
+        number(a, fixed_degrees);
+        m_out += ',';
+        number(b, fixed_degrees);
+        m_out += ']';
+        return *this;
+    }
+
+private:
+    JsonWriter& raw(char c) {
+        m_out += c;
+        return *this;
+    }
+    JsonWriter& push() {
+        m_first = true;
+        ++m_depth;
+        return *this;
+    }
+    JsonWriter& pop() {
+        m_first = false;
+        --m_depth;
+        return *this;
+    }
+    JsonWriter& sep() {
+        if (m_after_key) {
+            m_after_key = false;
+            return *this;
+        }
+        if (!m_first && m_depth > 0) m_out += ',';
+        m_first = false;
+        return *this;
+    }
+    void number(double d, bool fixed) {
+        char buf[40];
+        auto r = fixed ? std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 9)
+                       : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 3);
+        // Trim trailing zeros of the fraction.
+        char* end = r.ptr;
+        char* dot = std::find(buf, end, '.');
+        if (dot != end) {
+            while (end > dot + 1 && end[-1] == '0') --end;
+            if (end == dot + 1) end = dot;
+        }
+        m_out.append(buf, end);
+    }
+    void string_raw(std::string_view s) {
+        m_out += '"';
+        for (unsigned char c : s) {
+            switch (c) {
+                case '"': m_out += "\\\""; break;
+                case '\\': m_out += "\\\\"; break;
+                case '\n': m_out += "\\n"; break;
+                case '\r': m_out += "\\r"; break;
+                case '\t': m_out += "\\t"; break;
+                default:
+                    if (c < 0x20) {
+                        char buf[8];
+                        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                        m_out += buf;
+                    } else {
+                        m_out += static_cast<char>(c);
+                    }
+            }
+        }
+        m_out += '"';
+    }
+
+    std::string& m_out;
+    bool m_first = true;
+    bool m_after_key = false;
+    int m_depth = 0;
+};
+
+}  // namespace onegrid::server::detail
