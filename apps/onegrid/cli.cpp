@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
         plugins_command(),
         token_command(),
         demo_district_command(),
+        demo_history_command(),
     };
     return list;
 }

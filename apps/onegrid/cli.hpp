@@ -33,6 +33,7 @@ Command assign_command();
 Command backup_command();
 Command check_command();
 Command demo_district_command();
+Command demo_history_command();
 Command import_command();
 Command plugins_command();
 Command serve_command();

@@ -107,6 +107,40 @@ TEST(SpatialiteStore, SameRequestIdReturnsTheExistingIncident) {
     EXPECT_EQ(store->stats().events, 1);
 }
 
+TEST(SpatialiteStore, ImportedCasesKeepTheirWholeHistoryAndAreNotImportedTwice) {
+    TempDir dir("store_import");
+    auto store = open_in(dir);
+    std::vector<CaseRecord> cases;
+    for (int n = 1; n <= 3; ++n) {
+        CaseRecord c;
+        c.incident = numbered_incident(n).incident;
+        c.incident.status = Status::closed;
+        c.incident.closed_at = c.incident.reported_at + 3 * ms_per_hour;
+        for (const char* action : {"report", "register", "dispatch", "accept", "handle", "verify_pass"}) {
+            Event e;
+            e.at = c.incident.reported_at + static_cast<Timestamp>(c.events.size()) * 1800 * 1000;
+            e.actor = "migrated";
+            e.action = action;
+            c.events.push_back(e);
+        }
+        cases.push_back(c);
+    }
+    EXPECT_EQ(store->import_cases(cases), 3u);
+    EXPECT_EQ(store->import_cases(cases), 0u);  // same request ids: skipped
+    EXPECT_EQ(store->count_incidents({}), 3);
+    const auto all = store->incidents({});
+    const auto events = store->events(all[1].id);
+    ASSERT_EQ(events.size(), 6u);
+    for (std::size_t k = 0; k < events.size(); ++k) EXPECT_EQ(events[k].seq, static_cast<int>(k + 1));
+    EXPECT_EQ(events.back().action, "verify_pass");
+    EXPECT_EQ(all[1].status, Status::closed);
+    // A case without events is refused, and the whole batch with it.
+    std::vector<CaseRecord> bad = {cases[0], CaseRecord{}};
+    bad[0].incident.request_id = "new-one";
+    EXPECT_THROW((void)store->import_cases(bad), store_error);
+    EXPECT_EQ(store->count_incidents({}), 3);
+}
+
 TEST(SpatialiteStore, ConcurrentRetriesOfOneRequestMakeOneIncident) {
     TempDir dir("store_idem_conc");
     auto store = open_in(dir);

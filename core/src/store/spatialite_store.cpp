@@ -1075,6 +1075,29 @@ public:
         });
     }
 
+    std::size_t import_cases(const std::vector<CaseRecord>& cases) override {
+        return write([&](Db& db) {
+            std::size_t written = 0;
+            for (const auto& c : cases) {
+                if (c.events.empty()) throw store_error("an imported case needs at least its report event");
+                if (!c.incident.request_id.empty()) {
+                    auto s = db.prepare("SELECT 1 FROM incidents WHERE request_id = ?");
+                    s.bind(1, c.incident.request_id);
+                    if (s.step()) continue;
+                }
+                Incident inc = c.incident;
+                insert_incident(db, inc);
+                for (std::size_t k = 0; k < c.events.size(); ++k) {
+                    Event e = c.events[k];
+                    e.incident = inc.id;
+                    insert_event(db, e, {}, k == 0, static_cast<int>(k + 1));
+                }
+                ++written;
+            }
+            return written;
+        });
+    }
+
     TransitionResult transition(IncidentId id, const Decide& decide) override {
         return write([&](Db& db) -> TransitionResult {
             auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
@@ -1425,9 +1448,11 @@ private:
     }
 
     // `first`: the incident is new, so this is event 1.
-    static void insert_event(Db& db, Event& e, const std::vector<MediaInfo>& media, bool first = false) {
+    static void insert_event(Db& db, Event& e, const std::vector<MediaInfo>& media, bool first = false, int known_seq = 0) {
         if (first) {
             e.seq = 1;
+        } else if (known_seq > 0) {
+            e.seq = known_seq;
         } else {
             auto s = db.prepare("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE incident = ?");
             s.bind(1, e.incident);

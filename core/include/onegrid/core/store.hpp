@@ -66,6 +66,13 @@ struct NewIncident {
     std::vector<OutboxMessage> outbox;
 };
 
+/// A case with its whole history, as migrated from another system (or generated for a demo):
+/// the incident as it is now and its events in order.
+struct CaseRecord {
+    Incident incident;  ///< id is assigned by the store
+    std::vector<Event> events;  ///< seq is assigned by the store (1, 2, …)
+};
+
 struct IntakeResult {
     Incident incident;
     bool created = true;  ///< false: the request id was seen before; this is the existing incident
@@ -162,6 +169,10 @@ public:
     /// Applies one state change atomically: `decide` sees the current record inside the write
     /// transaction. Durable before returning. @throws not_found_error, or what `decide` throws.
     virtual TransitionResult transition(IncidentId id, const Decide& decide) = 0;
+    /// Writes cases with their complete event logs in one transaction. A case whose request id is
+    /// already stored is skipped (so an interrupted import can be run again). Returns the number
+    /// written.
+    virtual std::size_t import_cases(const std::vector<CaseRecord>& cases) = 0;
     [[nodiscard]] virtual std::optional<Incident> incident(IncidentId id) = 0;
     [[nodiscard]] virtual std::optional<Incident> incident_by_request(const std::string& request_id) = 0;
     [[nodiscard]] virtual std::vector<Incident> incidents(const IncidentQuery& query) = 0;
