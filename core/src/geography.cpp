@@ -30,7 +30,10 @@ Geography::Placement Geography::place(spatial::Point p) const {
 }
 
 std::shared_ptr<const IndexedLayer> load_layer(Store& store, const LayerInfo& info, int version) {
-    auto features = store.features(info.id, version);
+    return build_layer(info, version, store.features(info.id, version));
+}
+
+std::shared_ptr<const IndexedLayer> build_layer(const LayerInfo& info, int version, std::vector<LayerFeature> features) {
     std::vector<spatial::GridUnit> units;
     std::vector<spatial::MultiPolygon> geoms;
     units.reserve(features.size());

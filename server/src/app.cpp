@@ -312,6 +312,7 @@ void App::start() {
     if (c.plugins != nullptr) c.plugins->sync_to_store(c.store, c.clock.now());
     c.geography.load_current(c.store, c.clock.now());
     c.workflow = std::make_unique<core::Workflow>(c.store, c.clock, c.geography, c.config.workflow);
+    c.planner = std::make_unique<core::Planner>(c.store, c.clock, c.geography);
     if (c.plugins != nullptr) {
         c.workflow->set_routing_hooks(c.plugins->routing_hooks());
         c.workflow->set_lifecycle_listener([&c](const core::Incident& i, std::string_view e) { c.plugins->notify(i, e); });
@@ -326,6 +327,19 @@ core::Workflow& App::workflow() { return *m_ctx->workflow; }
 std::size_t App::run_scheduler() {
     Context& c = *m_ctx;
     const auto before_version = c.store.data_version();
+    // Layer versions published with a later effective-from: re-assign when they come into force.
+    const auto geography_before = c.geography.get();
+    const core::Timestamp since = c.clock.now();
+    c.planner->apply_due_versions();
+    if (c.geography.get() != geography_before) {
+        for (const auto& l : c.store.layers()) c.layers.forget(l.id);
+        c.tiles.layers_changed();
+        c.refresh_crosswalks();
+        core::IncidentQuery q;
+        q.updated_since = since;
+        q.limit = 0;
+        c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_changed(i); });
+    }
     const std::size_t n = c.workflow->run_due_checks();
     if (n > 0 || c.store.data_version() != before_version) {
         // Escalations changed incidents: refresh the ones with a recent update.
@@ -387,7 +401,7 @@ Reply App::handle(const Request& request, const std::string& remote) {
             r.header("WWW-Authenticate", "Bearer realm=\"onegrid\"");
             return r;
         }
-        for (Service s : {ops_service, tiles_service, open311_service, workflow_service, static_service, ogc_service}) {
+        for (Service s : {ops_service, tiles_service, open311_service, planner_service, workflow_service, static_service, ogc_service}) {
             if (auto r = s(c, call)) return std::move(*r);
         }
         return error_reply(http::status::not_found, "not_found", "no resource at " + call.target.path);

@@ -17,6 +17,7 @@
 #include "incident_index.hpp"
 #include "onegrid/core/crosswalk.hpp"
 #include "onegrid/core/geography.hpp"
+#include "onegrid/core/planning.hpp"
 #include "onegrid/server/app.hpp"
 #include "onegrid/spatial/mvt.hpp"
 
@@ -159,6 +160,7 @@ struct App::Context {
     core::PluginHost* plugins;
     core::GeographyHolder geography;
     std::unique_ptr<core::Workflow> workflow;
+    std::unique_ptr<core::Planner> planner;
     detail::IncidentIndex incidents;
     LayerCache layers;
     TileCache tiles;
@@ -195,6 +197,7 @@ std::optional<Reply> open311_service(App::Context& ctx, Call& call);
 std::optional<Reply> workflow_service(App::Context& ctx, Call& call);
 std::optional<Reply> ops_service(App::Context& ctx, Call& call);
 std::optional<Reply> static_service(App::Context& ctx, Call& call);
+std::optional<Reply> planner_service(App::Context& ctx, Call& call);
 
 /// Public view of an incident (what anyone may see) as a GeoJSON feature's properties writer.
 std::string category_name(const App::Context& ctx, const std::string& code);

@@ -174,6 +174,28 @@ CREATE TABLE crosswalk (
   PRIMARY KEY (layer, base_code, business_code)
 ) WITHOUT ROWID;
 )SQL"},
+        {4, "planners' drafts of layers", R"SQL(
+CREATE TABLE drafts (
+  id INTEGER PRIMARY KEY,
+  layer TEXT NOT NULL REFERENCES layers(id),
+  name TEXT NOT NULL,
+  base_version INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  revision INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE draft_features (
+  draft INTEGER NOT NULL REFERENCES drafts(id) ON DELETE CASCADE,
+  code TEXT NOT NULL,
+  name TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  properties TEXT,
+  geom BLOB NOT NULL,
+  revision INTEGER NOT NULL,
+  PRIMARY KEY (draft, code)
+) WITHOUT ROWID;
+)SQL"},
     };
     return list;
 }

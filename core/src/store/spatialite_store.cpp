@@ -1075,6 +1075,15 @@ public:
         });
     }
 
+    std::vector<TransitionResult> transition_many(const std::vector<std::pair<IncidentId, Decide>>& changes) override {
+        return write([&](Db& db) {
+            std::vector<TransitionResult> out;
+            out.reserve(changes.size());
+            for (const auto& [id, decide] : changes) out.push_back(transition_in(db, id, decide));
+            return out;
+        });
+    }
+
     std::size_t import_cases(const std::vector<CaseRecord>& cases) override {
         return write([&](Db& db) {
             std::size_t written = 0;
@@ -1099,22 +1108,137 @@ public:
     }
 
     TransitionResult transition(IncidentId id, const Decide& decide) override {
-        return write([&](Db& db) -> TransitionResult {
-            auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
-            s.bind(1, id);
-            if (!s.step()) throw not_found_error("no incident " + std::to_string(id));
-            const Incident current = read_incident(s);
-            s.reset();
-            Change c = decide(current);
-            c.incident.id = id;
-            update_incident(db, c.incident, current);
-            c.event.incident = id;
-            // A change without an action (a scheduler housekeeping update) writes no event.
-            if (!c.event.action.empty()) {
-                insert_event(db, c.event, c.media);
-                insert_outbox(db, id, c.event.id, c.outbox);
+        return write([&](Db& db) { return transition_in(db, id, decide); });
+    }
+
+    static TransitionResult transition_in(Db& db, IncidentId id, const Decide& decide) {
+        auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) throw not_found_error("no incident " + std::to_string(id));
+        const Incident current = read_incident(s);
+        s.reset();
+        Change c = decide(current);
+        c.incident.id = id;
+        update_incident(db, c.incident, current);
+        c.event.incident = id;
+        // A change without an action (a scheduler housekeeping update) writes no event.
+        if (!c.event.action.empty()) {
+            insert_event(db, c.event, c.media);
+            insert_outbox(db, id, c.event.id, c.outbox);
+        }
+        return {std::move(c.incident), std::move(c.event)};
+    }
+
+    // ---- drafts ---------------------------------------------------------------------------------
+
+    Draft create_draft(const Draft& d, const std::vector<LayerFeature>& features) override {
+        std::vector<std::string> blobs;
+        blobs.reserve(features.size());
+        for (const auto& f : features) blobs.push_back(wkb().encode(f.geometry));
+        return write([&](Db& db) {
+            {
+                auto s = db.prepare("SELECT 1 FROM layers WHERE id = ?");
+                s.bind(1, d.layer);
+                if (!s.step()) throw not_found_error("no layer '" + d.layer + "'");
             }
-            return {std::move(c.incident), std::move(c.event)};
+            Draft out = d;
+            auto s = db.prepare(
+                "INSERT INTO drafts(layer, name, base_version, created_by, created_at, updated_at, revision) VALUES (?,?,?,?,?,?,0)");
+            s.bind(1, d.layer).bind(2, d.name).bind(3, d.base_version).bind(4, d.created_by).bind(5, d.created_at).bind(6, d.created_at);
+            s.run();
+            out.id = sqlite3_last_insert_rowid(db.raw());
+            out.updated_at = d.created_at;
+            out.revision = 0;
+            for (std::size_t i = 0; i < features.size(); ++i) put_draft_feature(db, out.id, features[i], blobs[i], 1);
+            return out;
+        });
+    }
+
+    std::vector<Draft> drafts() override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT id, layer, name, base_version, created_by, created_at, updated_at, revision FROM drafts ORDER BY id");
+        std::vector<Draft> out;
+        while (s.step()) out.push_back(read_draft(s));
+        return out;
+    }
+
+    std::optional<Draft> draft(std::int64_t id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT id, layer, name, base_version, created_by, created_at, updated_at, revision FROM drafts WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return read_draft(s);
+    }
+
+    std::vector<DraftFeature> draft_features(std::int64_t id) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT code, name, parent, properties, geom, revision FROM draft_features WHERE draft = ? ORDER BY code");
+        s.bind(1, id);
+        std::vector<DraftFeature> out;
+        while (s.step()) out.push_back(read_draft_feature(s));
+        return out;
+    }
+
+    std::optional<DraftFeature> draft_feature(std::int64_t id, const std::string& code) override {
+        auto db = m_reads.acquire();
+        auto s = db->prepare("SELECT code, name, parent, properties, geom, revision FROM draft_features WHERE draft = ? AND code = ?");
+        s.bind(1, id).bind(2, code);
+        if (!s.step()) return std::nullopt;
+        return read_draft_feature(s);
+    }
+
+    std::vector<DraftFeature> edit_draft(std::int64_t id, const DraftEdit& edit, Timestamp now) override {
+        std::vector<std::string> blobs;
+        blobs.reserve(edit.put.size());
+        for (const auto& f : edit.put) blobs.push_back(wkb().encode(f.geometry));
+        return write([&](Db& db) {
+            {
+                auto s = db.prepare("SELECT 1 FROM drafts WHERE id = ?");
+                s.bind(1, id);
+                if (!s.step()) throw not_found_error("no draft " + std::to_string(id));
+            }
+            auto current = [&](const std::string& code) -> std::int64_t {
+                auto s = db.prepare("SELECT revision FROM draft_features WHERE draft = ? AND code = ?");
+                s.bind(1, id).bind(2, code);
+                return s.step() ? s.int64(0) : 0;
+            };
+            for (const auto& [code, rev] : edit.expected) {
+                const auto now_rev = current(code);
+                if (now_rev != rev) {
+                    throw conflict_error(now_rev == 0 ? "unit " + code + " no longer exists in the draft"
+                                         : rev == 0   ? "unit " + code + " already exists in the draft"
+                                                      : "unit " + code + " was changed by someone else (revision " +
+                                                            std::to_string(now_rev) + ", expected " + std::to_string(rev) + ")");
+                }
+            }
+            for (const auto& code : edit.remove) {
+                auto s = db.prepare("DELETE FROM draft_features WHERE draft = ? AND code = ?");
+                s.bind(1, id).bind(2, code);
+                s.run();
+            }
+            std::vector<DraftFeature> out;
+            for (std::size_t i = 0; i < edit.put.size(); ++i) {
+                const auto rev = current(edit.put[i].code) + 1;
+                put_draft_feature(db, id, edit.put[i], blobs[i], rev);
+                out.push_back({edit.put[i], rev});
+            }
+            auto s = db.prepare("UPDATE drafts SET revision = revision + 1, updated_at = ? WHERE id = ?");
+            s.bind(1, now).bind(2, id);
+            s.run();
+            return out;
+        });
+    }
+
+    void delete_draft(std::int64_t id) override {
+        write([&](Db& db) {
+            auto f = db.prepare("DELETE FROM draft_features WHERE draft = ?");
+            f.bind(1, id);
+            f.run();
+            auto s = db.prepare("DELETE FROM drafts WHERE id = ?");
+            s.bind(1, id);
+            s.run();
+            if (sqlite3_changes(db.raw()) == 0) throw not_found_error("no draft " + std::to_string(id));
+            return 0;
         });
     }
 
@@ -1336,6 +1460,45 @@ private:
             params.insert(params.end(), {q.bbox->maxx, q.bbox->minx, q.bbox->maxy, q.bbox->miny});
         }
         return out;
+    }
+
+    static Draft read_draft(Stmt& s) {
+        Draft d;
+        d.id = s.int64(0);
+        d.layer = s.text(1);
+        d.name = s.text(2);
+        d.base_version = static_cast<int>(s.int64(3));
+        d.created_by = s.text(4);
+        d.created_at = s.int64(5);
+        d.updated_at = s.int64(6);
+        d.revision = s.int64(7);
+        return d;
+    }
+
+    static DraftFeature read_draft_feature(Stmt& s) {
+        DraftFeature d;
+        LayerFeature& f = d.feature;
+        f.code = s.text(0);
+        f.name = s.text(1);
+        f.parent = s.text(2);
+        if (!s.is_null(3)) {
+            const auto j = nlohmann::json::parse(s.text_view(3), nullptr, false);
+            if (j.is_object())
+                for (auto it = j.begin(); it != j.end(); ++it) f.properties[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+        }
+        f.geometry = wkb().decode(sqlite3_column_blob(s.raw(), 4), static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), 4)));
+        d.revision = s.int64(5);
+        return d;
+    }
+
+    static void put_draft_feature(Db& db, std::int64_t draft, const LayerFeature& f, const std::string& blob, std::int64_t revision) {
+        nlohmann::json props = nlohmann::json::object();
+        for (const auto& [k, v] : f.properties) props[k] = v;
+        auto s = db.prepare(
+            "INSERT OR REPLACE INTO draft_features(draft, code, name, parent, properties, geom, revision) VALUES (?,?,?,?,?,?,?)");
+        s.bind(1, draft).bind(2, f.code).bind(3, f.name).bind(4, f.parent).bind(5, props.dump());
+        s.bind_blob(6, blob.data(), blob.size()).bind(7, revision);
+        s.run();
     }
 
     static IntakeResult intake_one(Db& db, const NewIncident& n) {

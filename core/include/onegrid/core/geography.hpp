@@ -43,6 +43,8 @@ struct Geography {
 
 /// Builds an index of one layer version from the store (GridUnits from features: code, name, parent).
 [[nodiscard]] std::shared_ptr<const IndexedLayer> load_layer(Store& store, const LayerInfo& info, int version);
+/// Builds an index of features held in memory (e.g. a draft, to preview a publish).
+[[nodiscard]] std::shared_ptr<const IndexedLayer> build_layer(const LayerInfo& info, int version, std::vector<LayerFeature> features);
 
 /// The current geography, shared by all threads; readers take a snapshot, publishers replace it.
 class GeographyHolder {

@@ -243,6 +243,32 @@ struct LayerFeature {
     spatial::MultiPolygon geometry;  ///< EPSG:4490
 };
 
+/// A planner's working copy of a layer, edited before it is published as a new version.
+struct Draft {
+    std::int64_t id = 0;
+    std::string layer;
+    std::string name;
+    int base_version = 0;  ///< the version it was copied from
+    std::string created_by;
+    Timestamp created_at = 0;
+    Timestamp updated_at = 0;
+    std::int64_t revision = 0;  ///< bumped by every edit
+};
+
+/// A unit of a draft with its own revision (for optimistic locking of concurrent edits).
+struct DraftFeature {
+    LayerFeature feature;
+    std::int64_t revision = 1;
+};
+
+/// One edit of a draft, applied atomically: every unit named in `expected` must still be at that
+/// revision (0: must not exist), otherwise nothing is written (conflict_error).
+struct DraftEdit {
+    std::map<std::string, std::int64_t> expected;
+    std::vector<LayerFeature> put;     ///< created or replaced (revision + 1)
+    std::vector<std::string> remove;   ///< deleted
+};
+
 // ---- crosswalk (一网统筹) -----------------------------------------------------------------------
 // For every base grid, the business units it lies in and the share of its area in each; base
 // grids split by a business boundary (largest share under 95%) are misalignments.

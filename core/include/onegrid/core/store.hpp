@@ -134,6 +134,19 @@ public:
     [[nodiscard]] virtual std::int64_t count_features(const std::string& layer, int version,
                                                       const FeatureQuery& query = {}) = 0;
 
+    // ---- drafts (planners' working copies of layers) ------------------------------------------
+    /// Creates a draft holding a copy of `features`. Returns it with its id.
+    virtual Draft create_draft(const Draft& draft, const std::vector<LayerFeature>& features) = 0;
+    [[nodiscard]] virtual std::vector<Draft> drafts() = 0;
+    [[nodiscard]] virtual std::optional<Draft> draft(std::int64_t id) = 0;
+    [[nodiscard]] virtual std::vector<DraftFeature> draft_features(std::int64_t id) = 0;
+    [[nodiscard]] virtual std::optional<DraftFeature> draft_feature(std::int64_t id, const std::string& code) = 0;
+    /// Applies an edit atomically. @throws not_found_error (no draft), conflict_error (a unit is
+    /// not at the expected revision; nothing written). Returns the units written, with their
+    /// new revisions.
+    virtual std::vector<DraftFeature> edit_draft(std::int64_t id, const DraftEdit& edit, Timestamp now) = 0;
+    virtual void delete_draft(std::int64_t id) = 0;
+
     /// Replaces the stored crosswalk of a business layer.
     virtual void put_crosswalk(const Crosswalk& crosswalk) = 0;
     /// The stored crosswalk of a layer (rows included), if computed.
@@ -173,6 +186,9 @@ public:
     /// already stored is skipped (so an interrupted import can be run again). Returns the number
     /// written.
     virtual std::size_t import_cases(const std::vector<CaseRecord>& cases) = 0;
+    /// Applies many state changes in one transaction (e.g. re-assignment after a new grid
+    /// version). A `decide` that throws refuses the whole batch.
+    virtual std::vector<TransitionResult> transition_many(const std::vector<std::pair<IncidentId, Decide>>& changes) = 0;
     [[nodiscard]] virtual std::optional<Incident> incident(IncidentId id) = 0;
     [[nodiscard]] virtual std::optional<Incident> incident_by_request(const std::string& request_id) = 0;
     [[nodiscard]] virtual std::vector<Incident> incidents(const IncidentQuery& query) = 0;
