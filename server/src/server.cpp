@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <condition_variable>
 #include <ctime>
 #include <map>
@@ -219,10 +220,30 @@ private:
         read();
     }
 
+    /// Lingering close: stop sending, then drain what the client still sends (bounded in time and
+    /// bytes) before the socket is closed. Closing with unread input makes the kernel send a reset,
+    /// which can destroy the error response the client has not read yet (431, 413, 400).
     void close() {
         beast::error_code ec;
         m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec || m_server.stopping) return;
+        m_drained = 0;
+        m_stream.expires_after(std::chrono::seconds(2));
+        drain();
     }
+
+    void drain() {
+        m_stream.async_read_some(net::buffer(m_drain),
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                     self->m_drained += n;
+                                     if (ec || self->m_drained > kMaxDrainBytes || self->m_server.stopping) return;
+                                     self->drain();
+                                 });
+    }
+
+    static constexpr std::size_t kMaxDrainBytes = 1 << 20;
+    std::array<char, 4096> m_drain{};
+    std::size_t m_drained = 0;
 
     beast::tcp_stream m_stream;
     HttpServer::Impl& m_server;
