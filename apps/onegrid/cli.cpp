@@ -11,6 +11,8 @@ const std::vector<Command>& commands() {
         serve_command(),
         assign_command(),
         import_command(),
+        export_command(),
+        validate_command(),
         backup_command(),
         check_command(),
         setup_command(),

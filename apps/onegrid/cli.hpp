@@ -35,6 +35,8 @@ Command check_command();
 Command demo_district_command();
 Command demo_history_command();
 Command import_command();
+Command export_command();
+Command validate_command();
 Command plugins_command();
 Command serve_command();
 Command setup_command();
