@@ -7,6 +7,8 @@ find_package(PROJ CONFIG REQUIRED)
 pkg_check_modules(SPATIALITE REQUIRED IMPORTED_TARGET spatialite sqlite3)
 find_package(nlohmann_json 3.10 REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# The assessment report's XLSX workbooks.
+pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(ZLIB REQUIRED)
 # protozero (MVT encoding) is header-only.
