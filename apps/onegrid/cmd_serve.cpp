@@ -45,6 +45,7 @@ int run_serve(const std::vector<std::string>& args) {
     std::string db, plugins_dir, allow, listen, base_url, web_root, vendor_root, access_log;
     unsigned io_threads = 0, workers = 64;
     std::size_t max_body_mb = 32;
+    std::size_t tile_cache_mb = 256;
     int scheduler_seconds = 60;
     opts.add_options()("db", po::value(&db)->required(), "the OneGrid database")(
         "plugins", po::value(&plugins_dir), "directory of department plugins (<name>.so)")(
@@ -57,6 +58,7 @@ int run_serve(const std::vector<std::string>& args) {
         "io-threads", po::value(&io_threads), "network threads (default: the number of cores)")(
         "workers", po::value(&workers)->default_value(64), "threads for requests that wait on durable writes")(
         "max-body-mb", po::value(&max_body_mb)->default_value(32), "largest request body accepted (MiB)")(
+        "tile-cache-mb", po::value(&tile_cache_mb)->default_value(256), "memory for rendered tiles (MiB; 0: no tile cache)")(
         "scheduler-seconds", po::value(&scheduler_seconds)->default_value(60), "how often deadlines are checked")(
         "access-log", po::value(&access_log)->default_value("-"), "access log file ('-': standard error, 'off': none)");
     po::variables_map vm;
@@ -91,6 +93,7 @@ int run_serve(const std::vector<std::string>& args) {
     config.public_reads = vm.count("private-reads") == 0;
     config.web_root = web_root;
     config.vendor_root = vendor_root;
+    config.tile_cache_bytes = tile_cache_mb << 20;
     server::App app(*store, clock, config, host.get());
     app.start();
 

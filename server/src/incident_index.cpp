@@ -37,7 +37,7 @@ std::uint64_t IncidentIndex::cell_key(double lon, double lat) {
 
 void IncidentIndex::insert_locked(IncidentRow row) {
     const auto pos = static_cast<std::uint32_t>(m_rows.size());
-    m_cells[cell_key(row.location.x, row.location.y)].push_back(pos);
+    m_cells[cell_key(row.location.x, row.location.y)].push_back({row.location, pos});
     m_position[row.id] = pos;
     m_rows.push_back(std::move(row));
 }
@@ -71,20 +71,21 @@ void IncidentIndex::upsert(const core::Incident& incident) {
             m_cells.clear();
             for (std::uint32_t p = 0; p < m_rows.size(); ++p) {
                 m_position[m_rows[p].id] = p;
-                m_cells[cell_key(m_rows[p].location.x, m_rows[p].location.y)].push_back(p);
+                m_cells[cell_key(m_rows[p].location.x, m_rows[p].location.y)].push_back({m_rows[p].location, p});
             }
         } else {
             insert_locked(std::move(row));
         }
     } else {
         IncidentRow& old = m_rows[it->second];
-        const auto old_key = cell_key(old.location.x, old.location.y);
-        const auto new_key = cell_key(row.location.x, row.location.y);
-        if (old_key != new_key) {
-            auto& v = m_cells[old_key];
-            v.erase(std::remove(v.begin(), v.end(), it->second), v.end());
-            auto& n = m_cells[new_key];
-            n.insert(std::upper_bound(n.begin(), n.end(), it->second), it->second);
+        const std::uint32_t pos = it->second;
+        const auto by_pos = [](const CellEntry& e, std::uint32_t p) { return e.pos < p; };
+        if (!(old.location == row.location)) {
+            auto& v = m_cells[cell_key(old.location.x, old.location.y)];
+            const auto at = std::lower_bound(v.begin(), v.end(), pos, by_pos);
+            if (at != v.end() && at->pos == pos) v.erase(at);
+            auto& n = m_cells[cell_key(row.location.x, row.location.y)];
+            n.insert(std::lower_bound(n.begin(), n.end(), pos, by_pos), CellEntry{row.location, pos});
         }
         old = std::move(row);
     }
@@ -105,6 +106,23 @@ bool IncidentIndex::matches(const IncidentRow& r, const Query& q) const {
     return true;
 }
 
+template <typename F>
+void IncidentIndex::visit_box_locked(const spatial::Box& box, F&& fn) const {
+    const auto x0 = static_cast<std::int64_t>(std::floor((box.minx + 180.0) / cell));
+    const auto x1 = static_cast<std::int64_t>(std::floor((box.maxx + 180.0) / cell));
+    const auto y0 = static_cast<std::int64_t>(std::floor((box.miny + 90.0) / cell));
+    const auto y1 = static_cast<std::int64_t>(std::floor((box.maxy + 90.0) / cell));
+    for (auto cx = x0; cx <= x1; ++cx) {
+        for (auto cy = y0; cy <= y1; ++cy) {
+            const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
+            auto it = m_cells.find(key);
+            if (it == m_cells.end()) continue;
+            for (const CellEntry& e : it->second)
+                if (box.contains(e.location)) fn(e.pos);
+        }
+    }
+}
+
 IncidentIndex::Result IncidentIndex::query(const Query& q) const {
     Result out;
     std::shared_lock lock(m_mutex);
@@ -116,19 +134,10 @@ IncidentIndex::Result IncidentIndex::query(const Query& q) const {
     };
     const bool small_box = q.bbox && (q.bbox->width() / cell) * (q.bbox->height() / cell) < 4096;
     if (small_box) {
-        // Gather the positions of the cells under the box, in id order (positions are in id order).
+        // The positions of the rows inside the box, in id order (positions are in id order). Only
+        // rows inside the box are sorted and filtered: the cells under a small box hold many more.
         std::vector<std::uint32_t> positions;
-        const auto x0 = static_cast<std::int64_t>(std::floor((q.bbox->minx + 180.0) / cell));
-        const auto x1 = static_cast<std::int64_t>(std::floor((q.bbox->maxx + 180.0) / cell));
-        const auto y0 = static_cast<std::int64_t>(std::floor((q.bbox->miny + 90.0) / cell));
-        const auto y1 = static_cast<std::int64_t>(std::floor((q.bbox->maxy + 90.0) / cell));
-        for (auto cx = x0; cx <= x1; ++cx) {
-            for (auto cy = y0; cy <= y1; ++cy) {
-                const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
-                auto it = m_cells.find(key);
-                if (it != m_cells.end()) positions.insert(positions.end(), it->second.begin(), it->second.end());
-            }
-        }
+        visit_box_locked(*q.bbox, [&](std::uint32_t p) { positions.push_back(p); });
         std::sort(positions.begin(), positions.end());
         for (auto p : positions) take(p);
     } else {
@@ -151,18 +160,17 @@ void IncidentIndex::for_each_in(const spatial::Box& box, const std::function<voi
             if (box.contains(r.location)) fn(r);
         return;
     }
-    const auto x0 = static_cast<std::int64_t>(std::floor((box.minx + 180.0) / cell));
-    const auto x1 = static_cast<std::int64_t>(std::floor((box.maxx + 180.0) / cell));
-    const auto y0 = static_cast<std::int64_t>(std::floor((box.miny + 90.0) / cell));
-    const auto y1 = static_cast<std::int64_t>(std::floor((box.maxy + 90.0) / cell));
-    for (auto cx = x0; cx <= x1; ++cx) {
-        for (auto cy = y0; cy <= y1; ++cy) {
-            const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
-            auto it = m_cells.find(key);
-            if (it == m_cells.end()) continue;
-            for (auto p : it->second)
-                if (box.contains(m_rows[p].location)) fn(m_rows[p]);
+    // The rows under a tile lie scattered over memory (they are in id order, not in space): gather
+    // them first, then load each row a few rows before its turn, so that the loads overlap.
+    std::vector<std::uint32_t> positions;
+    visit_box_locked(box, [&](std::uint32_t p) { positions.push_back(p); });
+    constexpr std::size_t ahead = 8;
+    for (std::size_t i = 0; i < positions.size(); ++i) {
+        if (i + ahead < positions.size()) {
+            const char* row = reinterpret_cast<const char*>(&m_rows[positions[i + ahead]]);
+            for (std::size_t at = 0; at < sizeof(IncidentRow); at += 64) __builtin_prefetch(row + at);
         }
+        fn(m_rows[positions[i]]);
     }
 }
 

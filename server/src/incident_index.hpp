@@ -75,14 +75,23 @@ public:
 
 private:
     static constexpr double cell = 0.005;  // degrees (~500 m)
+    /// A row in a cell, with its location: boxes are tested against the cell's own compact array
+    /// rather than against the rows (one cache miss per row).
+    struct CellEntry {
+        spatial::Point location;
+        std::uint32_t pos = 0;
+    };
     [[nodiscard]] static std::uint64_t cell_key(double lon, double lat);
     [[nodiscard]] bool matches(const IncidentRow& r, const Query& q) const;
     void insert_locked(IncidentRow row);
+    /// Calls fn(pos) for every row inside `box`, cell by cell (not in id order).
+    template <typename F>
+    void visit_box_locked(const spatial::Box& box, F&& fn) const;
 
     mutable std::shared_mutex m_mutex;
     std::vector<IncidentRow> m_rows;
     std::unordered_map<core::IncidentId, std::uint32_t> m_position;
-    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> m_cells;
+    std::unordered_map<std::uint64_t, std::vector<CellEntry>> m_cells;  // each in position order
     std::atomic<std::uint64_t> m_version{1};
 };
 

@@ -255,7 +255,11 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
     const std::string scope = call.who.is(core::Role::department_handler) ? call.who.department : "";
     const std::string key = p[1] + "/" + p[2] + "/" + p[3] + "/" + ystr + "#" + scope;
     const std::uint64_t stamp = ctx.tiles.stamp(t, has_incidents);
-    std::optional<CachedTile> tile = ctx.tiles.get(key, stamp);
+    const auto ae = call.req.find(http::field::accept_encoding);
+    const bool gz = ae != call.req.end() && std::string_view(ae->value().data(), ae->value().size()).find("gzip") != std::string_view::npos;
+    // A tile cache of size 0 caches nothing (TileCache itself always keeps the newest tile).
+    const bool caching = ctx.config.tile_cache_bytes > 0;
+    std::optional<CachedTile> tile = caching ? ctx.tiles.get(key, stamp) : std::nullopt;
     if (tile) {
         ++ctx.metrics.tile_hits;
     } else {
@@ -274,15 +278,14 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
         auto raw = std::make_shared<const std::string>(spatial::mvt_tile(layers));
         CachedTile c;
         c.raw = raw;
-        c.gzip = std::make_shared<const std::string>(gzip(*raw));
+        // A cached tile keeps both codings; an uncached one is compressed only when asked for.
+        if (caching || gz) c.gzip = std::make_shared<const std::string>(gzip(*raw));
         c.etag = etag_of(*raw);
         c.stamp = stamp;
-        ctx.tiles.put(key, c);
+        if (caching) ctx.tiles.put(key, c);
         tile = c;
     }
     // The gzip-coded representation is a different entity: it gets its own strong ETag.
-    const auto ae = call.req.find(http::field::accept_encoding);
-    const bool gz = ae != call.req.end() && std::string_view(ae->value().data(), ae->value().size()).find("gzip") != std::string_view::npos;
     const std::string etag = gz ? tile->etag.substr(0, tile->etag.size() - 1) + "-gz\"" : tile->etag;
     const auto inm = call.req.find(http::field::if_none_match);
     if (inm != call.req.end() && etag_matches(std::string_view(inm->value().data(), inm->value().size()), etag)) {
