@@ -490,7 +490,7 @@ function renderAttributes(props) {
   const order = ['code', 'name', 'parent', 'community', 'town', 'population', 'households', 'revision', 'version'];
   keys.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));
   $('sel-attrs').innerHTML = keys
-    .filter((k) => props[k] !== null && typeof props[k] !== 'object')
+    .filter((k) => k !== 'etag' && props[k] !== null && typeof props[k] !== 'object')
     .map((k) => `<tr><th>${escapeHtml(ATTR_LABELS[k] || k)}</th><td>${escapeHtml(props[k])}</td></tr>`)
     .join('');
 }
