@@ -229,9 +229,25 @@ std::size_t TileCache::bytes() const {
 App::Context::Context(core::Store& s, const core::Clock& c, AppConfig cfg, core::PluginHost* p)
     : store(s), clock(c), config(std::move(cfg)), plugins(p), layers(s), tiles(config.tile_cache_bytes), auth(s, c) {}
 
-void App::Context::incident_changed(const core::Incident& i) {
+void App::Context::incident_changed(const core::Incident& i, const core::Event* event) {
+    incident_touched(i);
+    try {
+        if (event != nullptr && event->incident == i.id && event->seq > 0) {
+            case_log.apply(i, *event);
+            return;
+        }
+    } catch (const core::indicator_error&) {
+        // An event the log has not seen came before this one (a warning, an escalation, a link to
+        // a duplicate): take the case's whole history instead.
+    }
+    const auto current = store.incident(i.id);
+    if (current) case_log.put(*current, store.events(i.id));
+}
+
+void App::Context::incident_touched(const core::Incident& i) {
     incidents.upsert(i);
     tiles.incident_changed(i.location);
+    ++cases_version;
 }
 
 void App::Context::reload_categories() {
@@ -319,6 +335,7 @@ void App::start() {
     }
     c.reload_categories();
     c.incidents.load(c.store);
+    c.case_log = core::CaseLog::load(c.store);
     c.refresh_crosswalks();
 }
 
@@ -346,7 +363,7 @@ std::size_t App::run_scheduler() {
         core::IncidentQuery q;
         q.updated_since = c.clock.now() - 60 * core::ms_per_second;
         q.limit = 0;
-        c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_changed(i); });
+        c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_touched(i); });
     }
     c.metrics.scheduler_events += n;
     return n;
@@ -401,7 +418,8 @@ Reply App::handle(const Request& request, const std::string& remote) {
             r.header("WWW-Authenticate", "Bearer realm=\"onegrid\"");
             return r;
         }
-        for (Service s : {ops_service, tiles_service, open311_service, planner_service, workflow_service, static_service, ogc_service}) {
+        for (Service s : {ops_service, tiles_service, open311_service, planner_service, analysis_service, workflow_service, static_service,
+                           ogc_service}) {
             if (auto r = s(c, call)) return std::move(*r);
         }
         return error_reply(http::status::not_found, "not_found", "no resource at " + call.target.path);

@@ -17,6 +17,7 @@
 #include "incident_index.hpp"
 #include "onegrid/core/crosswalk.hpp"
 #include "onegrid/core/geography.hpp"
+#include "onegrid/core/indicators.hpp"
 #include "onegrid/core/planning.hpp"
 #include "onegrid/server/app.hpp"
 #include "onegrid/spatial/mvt.hpp"
@@ -151,6 +152,9 @@ private:
 
 // ---- context --------------------------------------------------------------------------------------
 
+/// Caches of the analysis service (analysis_api.cpp).
+struct AnalysisState;
+
 struct App::Context {
     Context(core::Store& s, const core::Clock& c, AppConfig cfg, core::PluginHost* p);
 
@@ -171,9 +175,18 @@ struct App::Context {
     std::map<std::string, std::shared_ptr<const core::Crosswalk>> crosswalks;
     mutable std::mutex categories_mutex;
     std::map<std::string, core::Category> categories;
+    /// Every case's history reduced to what the indicators need, kept current by incident_changed.
+    core::CaseLog case_log;
+    /// Increases with every change to a case (analysis caches compare it).
+    std::atomic<std::uint64_t> cases_version{1};
+    std::shared_ptr<AnalysisState> analysis;
 
-    /// Keeps the in-memory views in step after a write to an incident.
-    void incident_changed(const core::Incident& i);
+    /// Keeps the in-memory views in step after a write to an incident. `event` is the event the
+    /// write appended, when the caller has it; without it the case log re-reads the case's history.
+    void incident_changed(const core::Incident& i, const core::Event* event = nullptr);
+    /// The same for writes that appended no event the indicators count (warnings, escalations):
+    /// the case log catches up with the case's next event.
+    void incident_touched(const core::Incident& i);
     /// Recomputes the crosswalks whose layer versions changed.
     void refresh_crosswalks();
     void reload_categories();
@@ -198,6 +211,27 @@ std::optional<Reply> workflow_service(App::Context& ctx, Call& call);
 std::optional<Reply> ops_service(App::Context& ctx, Call& call);
 std::optional<Reply> static_service(App::Context& ctx, Call& call);
 std::optional<Reply> planner_service(App::Context& ctx, Call& call);
+std::optional<Reply> analysis_service(App::Context& ctx, Call& call);
+
+// ---- per-grid statistics (the `grid-stats` collection and tile layer; analysis_api.cpp) ------------
+
+/// The figures of every grid of the base grid version in force, for one period.
+struct GridStats {
+    std::shared_ptr<const LayerSnapshot> grids;  ///< the base grid version (features in order)
+    core::Period period;
+    core::Timestamp as_of = 0;
+    std::string town;      ///< filter, empty: all
+    std::string category;  ///< filter (code or major class), empty: all
+    std::vector<core::Counts> counts;  ///< per feature of `grids`
+};
+
+/// The parameters that select a grid-stats period and filter: `period`, `town`, `category`.
+const std::vector<std::string>& grid_stats_parameters();
+/// The statistics a request's parameters select (cached while no case changes).
+/// @throws ogc::bad_parameter naming the parameter.
+std::shared_ptr<const GridStats> grid_stats(App::Context& ctx, const Target& target);
+/// The properties of grid `i`: counts, rates (absent without data) and the mean handling time.
+spatial::MvtProperties grid_stats_properties(const GridStats& stats, std::size_t i);
 
 /// Public view of an incident (what anyone may see) as a GeoJSON feature's properties writer.
 std::string category_name(const App::Context& ctx, const std::string& code);

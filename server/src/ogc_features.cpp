@@ -37,7 +37,7 @@ const char* const conformance_classes[] = {
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 };
 
-enum class Kind { layer, incidents, crosswalk };
+enum class Kind { layer, incidents, crosswalk, grid_stats };
 
 struct Queryable {
     std::string name;
@@ -64,6 +64,17 @@ std::vector<Queryable> incident_queryables() {
             {"town", "string", "town/street code"},  {"department", "string", "responsible department"},
             {"escalation_level", "integer", "0–3"},  {"outside", "boolean", "outside the district"},
             {"reported_at", "date-time", "reported"}, {"updated_at", "date-time", "last change"}};
+}
+
+Collection incidents_collection(App::Context& ctx) {
+    Collection inc;
+    inc.id = "incidents";
+    inc.title = "事件 Incidents";
+    inc.description = "Reported incidents with their grid, town, department and state (public fields)";
+    inc.kind = Kind::incidents;
+    if (const auto geo = ctx.geography.get(); geo->base) inc.extent = geo->base->index.bounds();
+    inc.queryables = incident_queryables();
+    return inc;
 }
 
 std::vector<Collection> collections(App::Context& ctx) {
@@ -99,14 +110,27 @@ std::vector<Collection> collections(App::Context& ctx) {
         for (const auto& k : keys) c.queryables.push_back({k, numeric_properties.count(k) ? "number" : "string", k});
         out.push_back(std::move(c));
     }
-    Collection inc;
-    inc.id = "incidents";
-    inc.title = "事件 Incidents";
-    inc.description = "Reported incidents with their grid, town, department and state (public fields)";
-    inc.kind = Kind::incidents;
-    if (const auto geo = ctx.geography.get(); geo->base) inc.extent = geo->base->index.bounds();
-    inc.queryables = incident_queryables();
-    out.push_back(std::move(inc));
+    out.push_back(incidents_collection(ctx));
+    if (auto grids = ctx.layers.at("grids", now)) {
+        Collection gs;
+        gs.id = "grid-stats";
+        gs.title = "网格统计 Grid statistics";
+        gs.description = "The base grids with their indicators for a period: ?period=YYYY-MM, YYYY-Www, YYYY-MM-DD or "
+                         "YYYY-MM-DD/YYYY-MM-DD (Beijing time; default: this month), &town=, &category= (a category or "
+                         "major class). Counts and rates as defined in docs/indicators.md; a rate without data is absent";
+        gs.kind = Kind::grid_stats;
+        gs.extent = grids->extent;
+        gs.snapshot = grids;
+        gs.queryables = {{"code", "string", "grid code"}, {"name", "string", "grid name"}, {"parent", "string", "community"},
+                         {"period", "string", "the period's label"}};
+        for (const char* n : {"reported", "registered", "dispatched", "handled", "handled_in_time", "reworked", "due", "closed",
+                              "closed_in_time", "overdue", "self_handled", "rated", "satisfied"})
+            gs.queryables.push_back({n, "integer", n});
+        for (const char* n : {"closing_rate", "closing_in_time_rate", "handling_in_time_rate", "rework_rate", "satisfaction_rate",
+                              "mean_handling_hours"})
+            gs.queryables.push_back({n, "number", n});
+        out.push_back(std::move(gs));
+    }
     {
         std::lock_guard lock(ctx.crosswalk_mutex);
         if (!ctx.crosswalks.empty()) {
@@ -128,6 +152,9 @@ std::vector<Collection> collections(App::Context& ctx) {
 }
 
 std::optional<Collection> find_collection(App::Context& ctx, const std::string& id) {
+    // The most asked for, and independent of the layers (listing those reads the store and every
+    // feature's properties); "incidents" is the incident layer for tiles too.
+    if (id == "incidents") return incidents_collection(ctx);
     for (auto& c : collections(ctx))
         if (c.id == id) return c;
     return std::nullopt;
@@ -554,8 +581,90 @@ Reply crosswalk_items(App::Context& ctx, const Call& call, const Collection& c, 
     return feature_collection(call, c, matched, offset, limit, features, returned, crs, fmt, ctx.clock.now());
 }
 
+cql2::Value stats_value(const spatial::MvtProperties& props, const std::string& name) {
+    for (const auto& [k, v] : props) {
+        if (k != name) continue;
+        if (const auto* str = std::get_if<std::string>(&v)) return *str;
+        if (const auto* d = std::get_if<double>(&v)) return *d;
+        if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+        if (const auto* b = std::get_if<bool>(&v)) return *b;
+    }
+    return std::monostate{};
+}
+
+void write_stats_feature(JsonWriter& w, const core::LayerFeature& f, const spatial::MvtProperties& props, const o::CrsConverter& conv) {
+    w.begin_object().key("type").value("Feature").key("id").value(f.code).key("geometry");
+    o::write_polygon(w, f.geometry, conv);
+    w.key("properties").begin_object();
+    for (const auto& [k, v] : props) {
+        w.key(k);
+        if (const auto* str = std::get_if<std::string>(&v)) {
+            w.value(*str);
+        } else if (const auto* d = std::get_if<double>(&v)) {
+            w.value(*d);
+        } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+            w.value(*i);
+        } else {
+            w.value(std::get<bool>(v));
+        }
+    }
+    w.end_object().end_object();
+}
+
+Reply grid_stats_items(App::Context& ctx, const Call& call, const Collection& c, const std::string& fmt) {
+    auto allowed = items_parameters(c);
+    allowed.insert(allowed.end(), grid_stats_parameters().begin(), grid_stats_parameters().end());
+    o::check_parameters(call.target, allowed);
+    if (call.target.has("datetime")) throw o::bad_parameter("datetime: the grid statistics choose their period with period=");
+    const std::size_t limit = o::parse_limit(call.target, ctx.config.default_items, ctx.config.max_items);
+    const std::size_t offset = o::parse_offset(call.target);
+    const auto bbox = o::parse_bbox(call.target);
+    const auto crs = o::output_crs(call.target);
+    const auto filter = parse_filter(call, c);
+    const auto stats = grid_stats(ctx, call.target);
+    const auto& grids = *stats->grids;
+    std::vector<std::pair<std::string, std::string>> equals;
+    for (const auto& q : c.queryables)
+        if (auto v = call.target.param(q.name)) equals.emplace_back(q.name, *v);
+    const o::CrsConverter conv(crs);
+    std::string features = "[";
+    std::size_t matched = 0;
+    std::size_t returned = 0;
+    for (std::size_t i = 0; i < grids.features.size(); ++i) {
+        const auto& f = grids.features[i];
+        if (bbox && !polygon_meets_box(f.geometry, *bbox, grids.boxes[i])) continue;
+        const auto props = grid_stats_properties(*stats, i);
+        bool ok = true;
+        for (const auto& [k, v] : equals) {
+            const cql2::Value val = stats_value(props, k);
+            const auto* str = std::get_if<std::string>(&val);
+            const auto* d = std::get_if<double>(&val);
+            char* end = nullptr;
+            const double want = std::strtod(v.c_str(), &end);
+            if (!((str && *str == v) || (d && end != v.c_str() && *end == '\0' && *d == want))) ok = false;
+        }
+        if (!ok) continue;
+        if (filter) {
+            cql2::Feature cf{[&](const std::string& p) { return stats_value(props, p); },
+                             [&](const cql2::SpatialLiteral& lit) { return lit.intersects_polygon(f.geometry); }};
+            if (filter->evaluate(cf) != true) continue;
+        }
+        if (matched >= offset && returned < limit) {
+            if (returned > 0) features += ',';
+            JsonWriter fw(features);
+            write_stats_feature(fw, f, props, conv);
+            ++returned;
+        }
+        ++matched;
+    }
+    features += ']';
+    return feature_collection(call, c, matched, offset, limit, features, returned, crs, fmt, ctx.clock.now());
+}
+
 Reply single_feature(App::Context& ctx, const Call& call, const Collection& c, const std::string& fid, const std::string& fmt) {
-    o::check_parameters(call.target, {"f", "crs"});
+    std::vector<std::string> allowed = {"f", "crs"};
+    if (c.kind == Kind::grid_stats) allowed.insert(allowed.end(), grid_stats_parameters().begin(), grid_stats_parameters().end());
+    o::check_parameters(call.target, allowed);
     const auto crs = o::output_crs(call.target);
     const o::CrsConverter conv(crs);
     std::string out;
@@ -573,6 +682,11 @@ Reply single_feature(App::Context& ctx, const Call& call, const Collection& c, c
             return error_reply(http::status::not_found, "not_found", "no incident '" + fid + "'");
         }
         write_incident_feature(w, ctx, *row, conv, ctx.clock.now());
+    } else if (c.kind == Kind::grid_stats) {
+        const auto stats = grid_stats(ctx, call.target);
+        auto it = stats->grids->by_code.find(fid);
+        if (it == stats->grids->by_code.end()) return error_reply(http::status::not_found, "not_found", "no grid '" + fid + "'");
+        write_stats_feature(w, stats->grids->features[it->second], grid_stats_properties(*stats, it->second), conv);
     } else {
         return error_reply(http::status::not_found, "not_found", "crosswalk rows are listed through items");
     }
@@ -640,6 +754,8 @@ json schema_json(const Call& call, const Collection& c) {
     } else if (c.kind == Kind::layer) {
         for (const auto& q : c.queryables) add(q.name, q.type);
         add("version", "integer");
+    } else if (c.kind == Kind::grid_stats) {
+        for (const auto& q : c.queryables) add(q.name, q.type);
     } else {
         for (const auto& q : c.queryables) add(q.name, q.type);
         add("area_m2", "number");
@@ -758,6 +874,7 @@ std::optional<Reply> ogc_service(App::Context& ctx, Call& call) {
                 case Kind::layer: return layer_items(ctx, call, *c, *fmt);
                 case Kind::incidents: return incident_items(ctx, call, *c, *fmt);
                 case Kind::crosswalk: return crosswalk_items(ctx, call, *c, *fmt);
+                case Kind::grid_stats: return grid_stats_items(ctx, call, *c, *fmt);
             }
         }
         if (p.size() == 4 && p[2] == "items") return single_feature(ctx, call, *c, p[3], *fmt);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app_internal.hpp"
+#include "ogc_support.hpp"
 #include "onegrid/spatial/geos.hpp"
 #include "onegrid/spatial/mvt.hpp"
 
@@ -64,7 +65,27 @@ std::vector<TileLayerInfo> tile_layers(App::Context& ctx) {
                   {"count", "Number"},  {"open", "Number"},            {"overdue", "Boolean"},
                   {"escalation_level", "Number"}};
     out.push_back(inc);
+    TileLayerInfo stats;
+    stats.id = "grid-stats";
+    stats.description = "the base grids with their indicators for a period (?period=YYYY-MM|YYYY-Www|YYYY-MM-DD|"
+                        "YYYY-MM-DD/YYYY-MM-DD, default this month; &town=, &category=); see docs/indicators.md";
+    stats.fields = {{"code", "String"}, {"name", "String"}, {"parent", "String"}, {"period", "String"}};
+    for (const char* n : {"reported", "registered", "dispatched", "handled", "handled_in_time", "reworked", "due", "closed",
+                          "closed_in_time", "overdue", "self_handled", "rated", "satisfied", "closing_rate", "closing_in_time_rate",
+                          "handling_in_time_rate", "rework_rate", "satisfaction_rate", "mean_handling_hours"})
+        stats.fields[n] = "Number";
+    stats.minzoom = 8;
+    out.push_back(stats);
     return out;
+}
+
+// The query string of the grid-stats parameters a request gave ("" or "?period=…&town=…").
+std::string grid_stats_query(const Target& t) {
+    std::string q;
+    for (const auto& name : grid_stats_parameters()) {
+        if (const auto v = t.param(name)) q += (q.empty() ? "?" : "&") + name + "=" + url_encode(*v);
+    }
+    return q;
 }
 
 std::vector<std::string> split_layers(const std::string& s) {
@@ -130,6 +151,18 @@ void render_polygons(spatial::MvtLayer& layer, const LayerSnapshot& snap, const 
     }
 }
 
+void render_grid_stats(spatial::MvtLayer& layer, const GridStats& stats, const spatial::TileId& t) {
+    const spatial::Box b = spatial::tile_bounds(t);
+    const double bx = b.width() * 0.02;
+    const double by = b.height() * 0.02;
+    const spatial::Box search{b.minx - bx, b.miny - by, b.maxx + bx, b.maxy + by};
+    const LayerSnapshot& grids = *stats.grids;
+    for (std::size_t i = 0; i < grids.features.size(); ++i) {
+        if (!grids.boxes[i].intersects(search)) continue;
+        layer.add_polygon(i + 1, grids.features[i].geometry, grid_stats_properties(stats, i));
+    }
+}
+
 void render_incidents(App::Context& ctx, spatial::MvtLayer& layer, const spatial::TileId& t, const Principal& who) {
     const spatial::Box b = spatial::tile_bounds(t);
     const core::Timestamp now = ctx.clock.now();
@@ -177,6 +210,12 @@ void render_incidents(App::Context& ctx, spatial::MvtLayer& layer, const spatial
 
 Reply tilejson(App::Context& ctx, const Call& call, const std::string& spec) {
     const auto names = split_layers(spec);
+    std::string query;
+    if (std::find(names.begin(), names.end(), "grid-stats") != names.end()) {
+        ogc::check_parameters(call.target, grid_stats_parameters());
+        (void)grid_stats(ctx, call.target);  // refuses bad parameters now rather than tile by tile
+        query = grid_stats_query(call.target);
+    }
     const auto all = tile_layers(ctx);
     json vector_layers = json::array();
     int minzoom = 30;
@@ -196,7 +235,7 @@ Reply tilejson(App::Context& ctx, const Call& call, const std::string& spec) {
     j["tilejson"] = "3.0.0";
     j["name"] = spec;
     j["scheme"] = "xyz";
-    j["tiles"] = json::array({call.base + "/tiles/" + spec + "/{z}/{x}/{y}.mvt"});
+    j["tiles"] = json::array({call.base + "/tiles/" + spec + "/{z}/{x}/{y}.mvt" + query});
     j["minzoom"] = 0;
     j["maxzoom"] = ctx.config.max_tile_zoom;
     j["vector_layers"] = vector_layers;
@@ -209,6 +248,8 @@ Reply tilejson(App::Context& ctx, const Call& call, const std::string& spec) {
     r.header("Cache-Control", "public, max-age=60");
     return r;
 }
+
+Reply tile(App::Context& ctx, const Call& call);
 
 }  // namespace
 
@@ -229,7 +270,18 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
         }
         return json_reply(json{{"tilesets", list}}.dump());
     }
-    if (p.size() == 2 && p[1].size() > 5 && p[1].ends_with(".json")) return tilejson(ctx, call, p[1].substr(0, p[1].size() - 5));
+    try {
+        if (p.size() == 2 && p[1].size() > 5 && p[1].ends_with(".json")) return tilejson(ctx, call, p[1].substr(0, p[1].size() - 5));
+        return tile(ctx, call);
+    } catch (const ogc::bad_parameter& e) {
+        return error_reply(http::status::bad_request, "invalid_parameter", e.what());
+    }
+}
+
+namespace {
+
+Reply tile(App::Context& ctx, const Call& call) {
+    const auto& p = call.parts;
     if (p.size() != 5) return error_reply(http::status::not_found, "not_found", "tiles are at /tiles/{layers}/{z}/{x}/{y}.mvt");
     std::string ystr = p[4];
     for (const char* ext : {".mvt", ".pbf"})
@@ -245,16 +297,25 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
     const auto names = split_layers(p[1]);
     const auto known = tile_layers(ctx);
     bool has_incidents = false;
+    bool has_stats = false;
     for (const auto& n : names) {
         if (std::none_of(known.begin(), known.end(), [&](const TileLayerInfo& l) { return l.id == n; })) {
             return error_reply(http::status::not_found, "not_found", "no tile layer '" + n + "'");
         }
         has_incidents = has_incidents || n == "incidents";
+        has_stats = has_stats || n == "grid-stats";
+    }
+    std::shared_ptr<const GridStats> stats;
+    if (has_stats) {
+        ogc::check_parameters(call.target, grid_stats_parameters());
+        stats = grid_stats(ctx, call.target);
     }
     // Departments see their own cases only: their tiles are cached apart.
     const std::string scope = call.who.is(core::Role::department_handler) ? call.who.department : "";
-    const std::string key = p[1] + "/" + p[2] + "/" + p[3] + "/" + ystr + "#" + scope;
-    const std::uint64_t stamp = ctx.tiles.stamp(t, has_incidents);
+    const std::string key = p[1] + "/" + p[2] + "/" + p[3] + "/" + ystr + "#" + scope + (stats ? grid_stats_query(call.target) : "");
+    std::uint64_t stamp = ctx.tiles.stamp(t, has_incidents);
+    // Grid statistics change with any case of a grid reaching into the tile, and as deadlines pass.
+    if (stats) stamp ^= (ctx.cases_version.load() << 20) ^ static_cast<std::uint64_t>(stats->as_of / core::ms_per_minute) << 1;
     const auto ae = call.req.find(http::field::accept_encoding);
     const bool gz = ae != call.req.end() && std::string_view(ae->value().data(), ae->value().size()).find("gzip") != std::string_view::npos;
     // A tile cache of size 0 caches nothing (TileCache itself always keeps the newest tile).
@@ -270,6 +331,8 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
             spatial::MvtLayer layer(n, t);
             if (n == "incidents") {
                 render_incidents(ctx, layer, t, call.who);
+            } else if (n == "grid-stats") {
+                render_grid_stats(layer, *stats, t);
             } else if (auto snap = ctx.layers.at(n, now)) {
                 render_polygons(layer, *snap, t);
             }
@@ -305,8 +368,10 @@ std::optional<Reply> tiles_service(App::Context& ctx, Call& call) {
     }
     r.header("Vary", "Accept-Encoding");
     r.header("ETag", etag);
-    r.header("Cache-Control", has_incidents ? "public, max-age=30" : "public, max-age=3600");
+    r.header("Cache-Control", has_incidents || has_stats ? "public, max-age=30" : "public, max-age=3600");
     return r;
 }
+
+}  // namespace
 
 }  // namespace onegrid::server

@@ -255,7 +255,7 @@ Reply act(App::Context& ctx, const Call& call, core::IncidentId id, const std::s
     in.photos = body.photos;
     const auto t = ctx.workflow->act(id, *action, call.who.actor(), in);
     ++ctx.metrics.transitions;
-    ctx.incident_changed(t.incident);
+    ctx.incident_changed(t.incident, &t.event);
     if (in.duplicate_of) {
         if (auto o = ctx.store.incident(*in.duplicate_of)) ctx.incident_changed(*o);
     }

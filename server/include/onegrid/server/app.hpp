@@ -32,6 +32,8 @@ struct AppConfig {
     /// Below this zoom the incident layer shows counts per grid instead of single incidents.
     int incident_detail_zoom = 13;
     std::size_t tile_cache_bytes = 256u << 20;
+    /// The assessment weights (docs/indicators.md). Empty: data/assessment/weights.json as built in.
+    std::filesystem::path assessment_weights;
 };
 
 class App {
