@@ -694,6 +694,7 @@ const std::vector<std::string>& grid_stats_parameters() {
 }
 
 std::shared_ptr<const GridStats> grid_stats(App::Context& ctx, const Target& target) {
+    ctx.wait_case_log(std::chrono::seconds(20));
     const core::Timestamp now = ctx.clock.now();
     const core::Period period = target.has("period") ? period_label("period", *target.param("period"))
                                                      : core::calendar_period(core::PeriodKind::month, core::civil_date(now));
@@ -772,6 +773,7 @@ std::optional<Reply> analysis_service(App::Context& ctx, Call& call) {
     if (!call.who.any_of({core::Role::command_centre, core::Role::town_officer}))
         return error_reply(http::status::forbidden, "forbidden", "indicators and assessments are for the command centre and town leaders");
     try {
+        ctx.wait_case_log(std::chrono::seconds(20));
         if (what == "indicators") return indicators(ctx, call);
         if (what == "assessment") return assessment(ctx, call);
         if (what == "hotspots") return hotspots(ctx, call);

@@ -231,6 +231,13 @@ App::Context::Context(core::Store& s, const core::Clock& c, AppConfig cfg, core:
 
 void App::Context::incident_changed(const core::Incident& i, const core::Event* event) {
     incident_touched(i);
+    if (!case_log_ready.load()) {
+        std::lock_guard lock(case_log_mutex);
+        if (!case_log_ready.load()) {
+            case_log_pending.push_back(i.id);
+            return;
+        }
+    }
     try {
         if (event != nullptr && event->incident == i.id && event->seq > 0) {
             case_log.apply(i, *event);
@@ -242,6 +249,36 @@ void App::Context::incident_changed(const core::Incident& i, const core::Event* 
     }
     const auto current = store.incident(i.id);
     if (current) case_log.put(*current, store.events(i.id));
+}
+
+void App::Context::load_case_log() {
+    try {
+        auto log = core::CaseLog::load(store);
+        std::vector<core::IncidentId> pending;
+        {
+            std::lock_guard lock(case_log_mutex);
+            case_log = std::move(log);
+            pending.swap(case_log_pending);
+            case_log_ready = true;
+        }
+        // Cases changed while the log was read: their whole history again (put() is idempotent).
+        for (const auto id : pending) {
+            if (const auto current = store.incident(id)) case_log.put(*current, store.events(id));
+        }
+        ++cases_version;
+    } catch (const std::exception& e) {
+        std::lock_guard lock(case_log_mutex);
+        case_log_error = e.what();
+    }
+    case_log_cv.notify_all();
+}
+
+void App::Context::wait_case_log(std::chrono::milliseconds wait) {
+    if (case_log_ready.load()) return;
+    std::unique_lock lock(case_log_mutex);
+    case_log_cv.wait_for(lock, wait, [&] { return case_log_ready.load() || !case_log_error.empty(); });
+    if (!case_log_error.empty()) throw core::store_error("the case log could not be built: " + case_log_error);
+    if (!case_log_ready.load()) throw core::store_error("the case log is still being built from the store; try again shortly");
 }
 
 void App::Context::incident_touched(const core::Incident& i) {
@@ -335,7 +372,7 @@ void App::start() {
     }
     c.reload_categories();
     c.incidents.load(c.store);
-    c.case_log = core::CaseLog::load(c.store);
+    c.case_log_loader = std::jthread([&c] { c.load_case_log(); });
     c.refresh_crosswalks();
 }
 

@@ -3,6 +3,8 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <list>
 #include <map>
 #include <memory>
@@ -11,6 +13,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -176,7 +179,14 @@ struct App::Context {
     mutable std::mutex categories_mutex;
     std::map<std::string, core::Category> categories;
     /// Every case's history reduced to what the indicators need, kept current by incident_changed.
+    /// It is built in the background at start (a million cases take tens of seconds): until it is
+    /// ready, changed cases are remembered and taken again once it is.
     core::CaseLog case_log;
+    std::atomic<bool> case_log_ready{false};
+    std::mutex case_log_mutex;
+    std::condition_variable case_log_cv;
+    std::vector<core::IncidentId> case_log_pending;
+    std::string case_log_error;
     /// Increases with every change to a case (analysis caches compare it).
     std::atomic<std::uint64_t> cases_version{1};
     std::shared_ptr<AnalysisState> analysis;
@@ -187,10 +197,17 @@ struct App::Context {
     /// The same for writes that appended no event the indicators count (warnings, escalations):
     /// the case log catches up with the case's next event.
     void incident_touched(const core::Incident& i);
+    /// Builds the case log from the store (the loader thread), then takes the cases changed meanwhile.
+    void load_case_log();
+    /// Waits until the case log is ready. @throws core::store_error when it is not within `wait`
+    /// or its loading failed.
+    void wait_case_log(std::chrono::milliseconds wait);
     /// Recomputes the crosswalks whose layer versions changed.
     void refresh_crosswalks();
     void reload_categories();
     [[nodiscard]] std::optional<core::Category> category(const std::string& code) const;
+
+    std::jthread case_log_loader;  ///< last: joined before the members it uses are destroyed
 };
 
 /// One request on its way through the services.

@@ -132,6 +132,23 @@ json openapi_document(App::Context& ctx, const std::string& base) {
         {"summary", "crosswalk: base grids and the business units they lie in"},
         {"parameters", items_parameters({{"layer", "string"}, {"base", "string"}, {"business", "string"}, {"split", "boolean"}})},
         {"responses", responses("application/geo+json", "FeatureCollection")}};
+    // Per-grid statistics: the period and filters, and every figure as a queryable.
+    {
+        std::vector<std::pair<std::string, std::string>> q = {{"code", "string"}, {"name", "string"}, {"parent", "string"}, {"period", "string"}};
+        for (const char* n : {"reported", "registered", "dispatched", "handled", "handled_in_time", "reworked", "due", "closed",
+                              "closed_in_time", "overdue", "self_handled", "rated", "satisfied"})
+            q.emplace_back(n, "integer");
+        for (const char* n : {"closing_rate", "closing_in_time_rate", "handling_in_time_rate", "rework_rate", "satisfaction_rate",
+                              "mean_handling_hours"})
+            q.emplace_back(n, "number");
+        json ps = items_parameters(q);
+        ps.push_back(param("period", "query", {{"type", "string"}}, "YYYY-MM, YYYY-Www, YYYY-MM-DD or YYYY-MM-DD/YYYY-MM-DD (Beijing time; default this month)"));
+        ps.push_back(param("town", "query", {{"type", "string"}}, "count only the cases of this town/street"));
+        ps.push_back(param("category", "query", {{"type", "string"}}, "count only this category (4 digits) or major class (2 digits)"));
+        paths["/collections/grid-stats/items"]["get"] = {{"summary", "the base grids with their indicators for a period (docs/indicators.md)"},
+                                                         {"parameters", ps},
+                                                         {"responses", responses("application/geo+json", "FeatureCollection")}};
+    }
     // Tiles, Open311 and the workflow API, in brief.
     paths["/tiles/{layers}/{z}/{x}/{y}.mvt"]["get"] = {
         {"summary", "Mapbox Vector Tile (several layers: comma-separated)"},
@@ -155,6 +172,42 @@ json openapi_document(App::Context& ctx, const std::string& base) {
                                                            {"responses", responses("application/json", "transition")}};
     paths["/v1/queues/{queue}"]["get"] = {{"summary", "work queues: department, town, grid, command_centre, mine"},
                                           {"responses", responses("application/json", "queue")}};
+    // The analysis and assessment endpoints (command centre, towns).
+    const json bearer = json::array({{{"bearer", json::array()}}});
+    const json unit = param("unit", "query", {{"type", "string"}, {"enum", json::array({"grid", "community", "town", "department", "grid_worker", "district"})}},
+                            "unit kind");
+    const json town = param("town", "query", {{"type", "string"}}, "town/street code");
+    const json category = param("category", "query", {{"type", "string"}}, "category (4 digits) or major class (2 digits)");
+    const json as_of = param("as_of", "query", {{"type", "string"}, {"format", "date-time"}}, "the moment the figures are taken (default now)");
+    const json month = param("month", "query", {{"type", "string"}}, "YYYY-MM (default this month)");
+    const json limit = param("limit", "query", {{"type", "integer"}, {"minimum", 0}}, "most rows");
+    paths["/v1/indicators"]["get"] = {
+        {"summary", "counts and rates (with numerators and denominators) per unit and period"}, {"security", bearer},
+        {"parameters", json::array({unit, param("period", "query", {{"type", "string"}, {"enum", json::array({"day", "week", "month", "custom"})}}, "granularity"),
+                                    param("from", "query", {{"type", "string"}, {"format", "date"}}, "first day (Beijing time)"),
+                                    param("to", "query", {{"type", "string"}, {"format", "date"}}, "last day, included"), town, category,
+                                    param("code", "query", {{"type", "string"}}, "units, comma-separated"), as_of, limit,
+                                    param("offset", "query", {{"type", "integer"}, {"minimum", 0}}, "first unit")})},
+        {"responses", responses("application/json", "indicators")}};
+    paths["/v1/assessment"]["get"] = {
+        {"summary", "scores, grades A–E and ranks of a month; sort by a rate for rankings"}, {"security", bearer},
+        {"parameters", json::array({unit, month, town, category, as_of,
+                                    param("sort", "query", {{"type", "string"}}, "score (default), code, or a rate id"), limit,
+                                    param("offset", "query", {{"type", "integer"}, {"minimum", 0}}, "first unit")})},
+        {"responses", responses("application/json", "assessment")}};
+    paths["/v1/hotspots"]["get"] = {
+        {"summary", "emerging hotspots, Getis-Ord Gi*, recurring spots"}, {"security", bearer},
+        {"parameters", json::array({param("week", "query", {{"type", "string"}}, "YYYY-Www (default the 7 days to now)"), town, category, limit})},
+        {"responses", responses("application/json", "hotspots")}};
+    paths["/v1/overdue"]["get"] = {{"summary", "open cases past their deadline"}, {"security", bearer},
+                                   {"parameters", json::array({town, category, param("department", "query", {{"type", "string"}}, "department code"), limit})},
+                                   {"responses", responses("application/json", "overdue cases")}};
+    for (const char* fmt : {"csv", "xlsx"}) {
+        paths[std::string("/v1/reports/assessment.") + fmt]["get"] = {
+            {"summary", std::string("the monthly assessment report (") + fmt + ", attachment)"}, {"security", bearer},
+            {"parameters", json::array({month, param("unit", "query", {{"type", "string"}}, "unit kinds, comma-separated (default all)"), town, category, as_of})},
+            {"responses", responses(std::string(fmt) == "csv" ? "text/csv" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "report")}};
+    }
     return doc;
 }
 
