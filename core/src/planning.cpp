@@ -147,6 +147,36 @@ std::string new_name(const std::string& name, const std::string& code) {
     return name + " (" + code + ")";
 }
 
+/// Which of many boxes hold a point: the boxes bucketed on a 64×64 lattice over their bounds.
+class BoxBuckets {
+public:
+    explicit BoxBuckets(const std::vector<spatial::Box>& boxes) : m_boxes(boxes) {
+        for (const auto& b : boxes) m_all.expand(b);
+        m_cw = std::max(m_all.width() / n, 1e-12);
+        m_ch = std::max(m_all.height() / n, 1e-12);
+        m_cells.resize(static_cast<std::size_t>(n) * n);
+        for (std::size_t k = 0; k < boxes.size(); ++k)
+            for (int y = row(boxes[k].miny); y <= row(boxes[k].maxy); ++y)
+                for (int x = col(boxes[k].minx); x <= col(boxes[k].maxx); ++x) m_cells[static_cast<std::size_t>(y) * n + x].push_back(k);
+    }
+    [[nodiscard]] const spatial::Box& bounds() const { return m_all; }
+    [[nodiscard]] bool covers(spatial::Point p) const {
+        if (!m_all.contains(p)) return false;
+        for (const std::size_t k : m_cells[static_cast<std::size_t>(row(p.y)) * n + col(p.x)])
+            if (m_boxes[k].contains(p)) return true;
+        return false;
+    }
+
+private:
+    static constexpr int n = 64;
+    [[nodiscard]] int col(double x) const { return std::clamp(static_cast<int>((x - m_all.minx) / m_cw), 0, n - 1); }
+    [[nodiscard]] int row(double y) const { return std::clamp(static_cast<int>((y - m_all.miny) / m_ch), 0, n - 1); }
+    const std::vector<spatial::Box>& m_boxes;
+    spatial::Box m_all;
+    double m_cw = 1, m_ch = 1;
+    std::vector<std::vector<std::size_t>> m_cells;
+};
+
 }  // namespace
 
 Draft Planner::create_draft(const std::string& layer, const std::string& name, const std::string& who) {
@@ -364,12 +394,22 @@ std::vector<Move> Planner::reassign(const Geography& before, const Geography& af
                                     std::vector<Incident>* changed) {
     (void)before;
     std::map<IncidentId, Incident> candidates;
-    for (const auto& box : areas) {
-        IncidentQuery q;
-        q.bbox = box;
-        q.open_only = true;
-        q.limit = 0;
-        m_store.scan_incidents(q, [&](const Incident& i) { candidates.emplace(i.id, i); });
+    IncidentQuery q;
+    q.open_only = true;
+    q.limit = 0;
+    if (areas.size() <= 16) {
+        for (const auto& box : areas) {
+            q.bbox = box;
+            m_store.scan_incidents(q, [&](const Incident& i) { candidates.try_emplace(i.id, i); });
+        }
+    } else {
+        // Many areas (a bulk replacement, a re-coding): one scan of their common bounds instead
+        // of a query per area, most of which would read the same cases again.
+        const BoxBuckets buckets(areas);
+        q.bbox = buckets.bounds();
+        m_store.scan_incidents(q, [&](const Incident& i) {
+            if (buckets.covers(i.location)) candidates.try_emplace(i.id, i);
+        });
     }
     const bool base = after.base && after.base->info.id == layer;
     auto target = [&](const Incident& i) -> std::optional<std::pair<std::string, std::string>> {

@@ -180,6 +180,64 @@ TEST_F(Planning, SplitValidatePublishMovesExactlyTheOpenCasesInTheChangedArea) {
     EXPECT_EQ(c.get_as("/v1/drafts/" + id, planner).status, 404u);
 }
 
+TEST_F(Planning, ReCodingManyGridsMovesTheOpenCasesInThemAndNoOthers) {
+    // Twenty grids re-coded in one draft (more areas than publish looks up one by one): one open
+    // case in each moves to the new code; a case elsewhere and a closed one stay where they were.
+    const auto d = new_draft();
+    const std::string id = std::to_string(d["id"].get<long long>());
+    Client c = world->client();
+    const auto all = c.get_as("/collections/" + d["collection"].get<std::string>() + "/items?limit=10000", planner).as_json();
+    std::vector<json> grids;
+    for (const auto& f : all["features"])
+        if (f["geometry"]["type"] == "MultiPolygon" && f["geometry"]["coordinates"].size() == 1) grids.push_back(f);
+    ASSERT_GT(grids.size(), 21u);
+    const json other = grids[21];
+    grids.resize(20);
+    const std::string cc = world->token(Role::command_centre);
+    std::map<long long, std::string> expected;  // case → grid after the publish
+    auto recoded = [](const std::string& code) { return code.substr(0, 12) + std::to_string(500 + std::stoi(code.substr(12))); };
+    for (const auto& g : grids) {
+        const std::string code = g["id"];
+        const auto p = inside(multipolygon_of(g["geometry"]));
+        const auto r = world->report("0102", p.x, p.y);
+        ASSERT_EQ(r["grid"], code);
+        const std::string to = recoded(code);
+        expected[r["id"].get<long long>()] = to;
+        auto rc = send(bhttp::verb::post, "/v1/drafts/" + id + "/recode", {{"from", code}, {"to", to}}, g["properties"]["etag"]);
+        ASSERT_EQ(rc.status, 200u) << rc.body;
+    }
+    const auto po = inside(multipolygon_of(other["geometry"]));
+    const auto elsewhere = world->report("0102", po.x, po.y)["id"].get<long long>();
+    expected[elsewhere] = other["id"];
+    const auto pc = inside(multipolygon_of(grids[0]["geometry"]));
+    const auto closed = world->report("0301", pc.x, pc.y)["id"].get<long long>();
+    ASSERT_EQ(c.post_json("/v1/incidents/" + std::to_string(closed) + "/actions/void", {{"note", "duplicate"}}, cc).status, 200u);
+    expected[closed] = grids[0]["id"];
+
+    const auto before = c.get_as("/collections/incidents/items?limit=1&status=reported,registered,dispatched,accepted,returned,handled,rework", cc)
+                            .as_json()["numberMatched"].get<long long>();
+    auto preview = c.get_as("/v1/drafts/" + id + "/preview", planner).as_json();
+    EXPECT_EQ(preview["changed"].size(), 40u);  // 20 codes gone, 20 new
+    auto pub = send(bhttp::verb::post, "/v1/drafts/" + id + "/publish");
+    ASSERT_EQ(pub.status, 200u) << pub.body;
+    // Every open case inside the re-coded grids moved (the fixture's own cases included), and only those.
+    long long in_recoded = 0;
+    for (const auto& g : grids) {
+        in_recoded += c.get_as("/collections/incidents/items?limit=1&grid=" + recoded(g["id"].get<std::string>()) +
+                                   "&status=reported,registered,dispatched,accepted,returned,handled,rework", cc)
+                          .as_json()["numberMatched"].get<long long>();
+    }
+    EXPECT_EQ(pub.as_json()["moved"].get<long long>(), in_recoded);
+    EXPECT_EQ(preview["incidents_to_move"].get<long long>(), in_recoded);
+    EXPECT_GE(in_recoded, 20);
+    EXPECT_LT(in_recoded, before);
+    for (const auto& [incident, grid] : expected) {
+        const auto i = c.get_as("/v1/incidents/" + std::to_string(incident), cc).as_json();
+        EXPECT_EQ(i["grid"], grid) << "case " << incident;
+        EXPECT_EQ(i["history"].back()["action"] == "reassign", incident != elsewhere && incident != closed) << "case " << incident;
+    }
+}
+
 TEST_F(Planning, BadEditsAreFoundAndPublishIsRefused) {
     const auto d = new_draft();
     const std::string id = std::to_string(d["id"].get<long long>());
