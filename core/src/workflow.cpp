@@ -248,7 +248,7 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     if (r.request_id.size() > 200) throw workflow_error(Kind::invalid, "request id is longer than 200 characters");
     // A repeated request returns what the first one created, before any work is done twice.
     if (!r.request_id.empty()) {
-        if (auto existing = m_store.incident_by_request(r.request_id)) return {*existing, false, {}, {}};
+        if (auto existing = m_store.incident_by_request(r.request_id)) return {*existing, false, {}, {}, {}};
     }
     spatial::Point p;
     try {
@@ -319,7 +319,13 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     e.data = data.dump();
     n.outbox.push_back(message("", "incident.reported", i, e, now));
     const auto result = m_store.intake(n);
-    return {result.incident, result.created, result.created ? duplicates : std::vector<IncidentId>{}, route_decision};
+    IntakeOutcome out{result.incident, result.created, result.created ? duplicates : std::vector<IncidentId>{}, route_decision, {}};
+    if (result.created) {
+        out.first_event = std::move(n.first_event);
+        out.first_event.incident = result.incident.id;
+        out.first_event.seq = 1;
+    }
+    return out;
 }
 
 TransitionResult Workflow::act(IncidentId id, Action action, const Actor& actor, const ActionInput& in) {

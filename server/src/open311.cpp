@@ -208,7 +208,7 @@ Reply post_request(App::Context& ctx, const Call& call, Fmt fmt) {
     const auto out = ctx.workflow->intake(r);
     if (out.created) {
         ++ctx.metrics.intakes;
-        ctx.incident_changed(out.incident);
+        ctx.incident_changed(out.incident, &out.first_event);
     }
     const auto cat = ctx.category(code);
     std::string notice = "已受理，将按时限处理";

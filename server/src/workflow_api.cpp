@@ -220,7 +220,7 @@ Reply intake(App::Context& ctx, const Call& call) {
     const auto out = ctx.workflow->intake(r);
     if (out.created) {
         ++ctx.metrics.intakes;
-        ctx.incident_changed(out.incident);
+        ctx.incident_changed(out.incident, &out.first_event);
     } else {
         ++ctx.metrics.intake_duplicates;
     }

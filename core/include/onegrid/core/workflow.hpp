@@ -112,6 +112,9 @@ struct IntakeOutcome {
     bool created = true;
     std::vector<IncidentId> possible_duplicates;  ///< open incidents of the category nearby
     RouteDecision route;
+    /// The report event written with a new incident (seq 1; its row id is not read back), for
+    /// in-memory views that take events (CaseLog::apply). Empty (seq 0) when not created.
+    Event first_event;
 };
 
 struct ActionInput {
