@@ -501,6 +501,11 @@ async function start() {
     message('error', describeError(e));
     state.majorClasses = state.majorClasses || [];
   }
+  // A town's leaders start with their own town.
+  if (state.me && state.me.role === 'town_officer' && state.me.town && [...$('f-town').options].some((o) => o.value === state.me.town)) {
+    $('f-town').value = state.me.town;
+    state.town = state.me.town;
+  }
   $('f-period').onchange = () => {
     state.period = resolvePeriod($('f-period').value);
     refresh();
