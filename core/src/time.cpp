@@ -57,11 +57,30 @@ std::string format_iso8601(Timestamp t) {
     const std::int64_t days = floor_div(t, ms_per_day);
     const std::int64_t rem = t - days * ms_per_day;
     const CivilDate d = civil_from_days(days);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day,
-                  static_cast<int>(rem / ms_per_hour), static_cast<int>(rem / ms_per_minute % 60),
-                  static_cast<int>(rem / ms_per_second % 60), static_cast<int>(rem % 1000));
-    return buf;
+    const int hour = static_cast<int>(rem / ms_per_hour);
+    const int minute = static_cast<int>(rem / ms_per_minute % 60);
+    const int second = static_cast<int>(rem / ms_per_second % 60);
+    const int milli = static_cast<int>(rem % 1000);
+    if (d.year < 0 || d.year > 9999) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day, hour, minute,
+                      second, milli);
+        return buf;
+    }
+    // The same text as the snprintf above, without the format parsing: servers write this for
+    // every feature of a response.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    auto put = [&](std::size_t at, int v, int width) {
+        for (int k = width - 1; k >= 0; --k, v /= 10) out[at + static_cast<std::size_t>(k)] = static_cast<char>('0' + v % 10);
+    };
+    put(0, d.year, 4);
+    put(5, d.month, 2);
+    put(8, d.day, 2);
+    put(11, hour, 2);
+    put(14, minute, 2);
+    put(17, second, 2);
+    put(20, milli, 3);
+    return out;
 }
 
 std::optional<Timestamp> parse_iso8601(std::string_view s) {

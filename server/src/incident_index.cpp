@@ -64,15 +64,26 @@ void IncidentIndex::upsert(const core::Incident& incident) {
         // Ids grow, so appending keeps the array in id order (paging relies on it); an older id
         // arriving late is inserted in place.
         if (!m_rows.empty() && m_rows.back().id > row.id) {
-            const auto at = std::lower_bound(m_rows.begin(), m_rows.end(), row.id,
-                                             [](const IncidentRow& r, core::IncidentId id) { return r.id < id; });
-            m_rows.insert(at, std::move(row));
-            m_position.clear();
-            m_cells.clear();
-            for (std::uint32_t p = 0; p < m_rows.size(); ++p) {
-                m_position[m_rows[p].id] = p;
-                m_cells[cell_key(m_rows[p].location.x, m_rows[p].location.y)].push_back({m_rows[p].location, p});
+            // Concurrent intakes commit together and reach here in any order, so this is common,
+            // but the row then belongs only a few places before the end: the rows after it move
+            // up by one, and so do their positions and their cell entries (no rebuild).
+            const auto at_it = std::lower_bound(m_rows.begin(), m_rows.end(), row.id,
+                                                [](const IncidentRow& r, core::IncidentId id) { return r.id < id; });
+            const auto at = static_cast<std::uint32_t>(at_it - m_rows.begin());
+            const auto by_pos = [](const CellEntry& e, std::uint32_t p) { return e.pos < p; };
+            // From the back, so that a cell's entries stay distinct and in position order.
+            for (auto p = static_cast<std::uint32_t>(m_rows.size()); p-- > at;) {
+                const IncidentRow& r = m_rows[p];
+                m_position[r.id] = p + 1;
+                auto& v = m_cells[cell_key(r.location.x, r.location.y)];
+                const auto e = std::lower_bound(v.begin(), v.end(), p, by_pos);
+                if (e != v.end() && e->pos == p) ++e->pos;
             }
+            const spatial::Point location = row.location;
+            m_position[row.id] = at;
+            m_rows.insert(m_rows.begin() + at, std::move(row));
+            auto& v = m_cells[cell_key(location.x, location.y)];
+            v.insert(std::lower_bound(v.begin(), v.end(), at, by_pos), CellEntry{location, at});
         } else {
             insert_locked(std::move(row));
         }

@@ -121,7 +121,13 @@ private:
     }
     void string_raw(std::string_view s) {
         m_out += '"';
-        for (unsigned char c : s) {
+        // Runs of characters that need no escape are appended whole (most strings are one run).
+        std::size_t run = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            m_out.append(s.data() + run, i - run);
+            run = i + 1;
             switch (c) {
                 case '"': m_out += "\\\""; break;
                 case '\\': m_out += "\\\\"; break;
@@ -133,11 +139,10 @@ private:
                         char buf[8];
                         std::snprintf(buf, sizeof buf, "\\u%04x", c);
                         m_out += buf;
-                    } else {
-                        m_out += static_cast<char>(c);
                     }
             }
         }
+        m_out.append(s.data() + run, s.size() - run);
         m_out += '"';
     }
 
