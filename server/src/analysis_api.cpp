@@ -102,6 +102,7 @@ core::Timestamp as_of_param(const Target& t, core::Timestamp now) {
     if (!v) return now;
     const auto ts = core::parse_iso8601(*v);
     if (!ts) bad("as_of", "'" + *v + "' is not an RFC 3339 date-time");
+    if (*ts > now) bad("as_of", *v + " is in the future: figures are taken at a past moment or now");
     return *ts;
 }
 
@@ -610,6 +611,9 @@ Reply overdue(App::Context& ctx, const Call& call) {
     const core::Timestamp now = ctx.clock.now();
     const auto filter = filter_params(ctx, t, now);
     const std::string department = t.param("department").value_or("");
+    std::map<std::string, std::string> departments;
+    for (const auto& d : ctx.store.departments()) departments[d.code] = d.name;
+    if (!department.empty() && !departments.contains(department)) bad("department", "no department '" + department + "'");
     const std::size_t limit = count_param(t, "limit", 100, 10000);
     std::vector<detail::IncidentRow> rows;
     ctx.incidents.for_each([&](const detail::IncidentRow& r) {
@@ -621,8 +625,6 @@ Reply overdue(App::Context& ctx, const Call& call) {
         rows.push_back(r);
     });
     std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return *a.due_at != *b.due_at ? *a.due_at < *b.due_at : a.id < b.id; });
-    std::map<std::string, std::string> departments;
-    for (const auto& d : ctx.store.departments()) departments[d.code] = d.name;
     std::string out;
     JsonWriter w(out);
     w.begin_object().key("as_of").value(core::format_iso8601(now));

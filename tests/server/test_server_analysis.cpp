@@ -297,6 +297,8 @@ TEST_F(AnalysisApi, BadParametersAreRefusedByName) {
         {"/v1/reports/assessment.csv?unit=grid,street", "unit"},
         {"/v1/reports/assessment.xlsx?month=March", "month"},
         {"/v1/overdue?limit=x", "limit"},
+        {"/v1/overdue?department=nope", "department"},
+        {"/v1/indicators?as_of=2030-01-01T00:00:00Z", "as_of"},
     };
     for (const auto& [target, param] : cases) {
         auto r = c.get_as(target, cc);
