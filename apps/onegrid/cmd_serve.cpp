@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "onegrid/core/assessment.hpp"
 #include "onegrid/core/crosswalk.hpp"
 #include "onegrid/core/crypto.hpp"
 #include "onegrid/core/geography.hpp"
@@ -42,7 +43,7 @@ std::pair<std::string, unsigned short> parse_listen(const std::string& listen) {
 
 int run_serve(const std::vector<std::string>& args) {
     po::options_description opts("options");
-    std::string db, plugins_dir, allow, listen, base_url, web_root, vendor_root, access_log;
+    std::string db, plugins_dir, allow, listen, base_url, web_root, vendor_root, access_log, weights;
     unsigned io_threads = 0, workers = 64;
     std::size_t max_body_mb = 32;
     std::size_t tile_cache_mb = 256;
@@ -60,7 +61,8 @@ int run_serve(const std::vector<std::string>& args) {
         "max-body-mb", po::value(&max_body_mb)->default_value(32), "largest request body accepted (MiB)")(
         "tile-cache-mb", po::value(&tile_cache_mb)->default_value(256), "memory for rendered tiles (MiB; 0: no tile cache)")(
         "scheduler-seconds", po::value(&scheduler_seconds)->default_value(60), "how often deadlines are checked")(
-        "access-log", po::value(&access_log)->default_value("-"), "access log file ('-': standard error, 'off': none)");
+        "access-log", po::value(&access_log)->default_value("-"), "access log file ('-': standard error, 'off': none)")(
+        "assessment-weights", po::value(&weights), "weights of the assessment (JSON like data/assessment/weights.json; default: that file, built in)");
     po::variables_map vm;
     if (!parse(args, opts, vm, "serve", "--db FILE [--plugins DIR] [--listen ADDRESS:PORT] [options]")) return 0;
 
@@ -93,6 +95,10 @@ int run_serve(const std::vector<std::string>& args) {
     config.public_reads = vm.count("private-reads") == 0;
     config.web_root = web_root;
     config.vendor_root = vendor_root;
+    if (!weights.empty()) {
+        (void)core::AssessmentConfig::load(weights);  // a bad file stops the start with its reason
+        config.assessment_weights = weights;
+    }
     config.tile_cache_bytes = tile_cache_mb << 20;
     server::App app(*store, clock, config, host.get());
     app.start();
