@@ -135,8 +135,9 @@ bool MvtLayer::add_point(std::uint64_t id, Point lonlat, const MvtProperties& pr
     const double x = std::floor(px.x);
     const double y = std::floor(px.y);
     if (!(x >= 0 && y >= 0 && x < m_extent && y < m_extent)) return false;
-    const std::vector<std::uint32_t> g = {command(cmd_move_to, 1), zigzag(static_cast<std::int32_t>(x)),
-                                          zigzag(static_cast<std::int32_t>(y))};
+    // Scratch buffers are reused from point to point: a tile holds thousands of them.
+    thread_local std::vector<std::uint32_t> g;
+    g.assign({command(cmd_move_to, 1), zigzag(static_cast<std::int32_t>(x)), zigzag(static_cast<std::int32_t>(y))});
     add_feature(id, type_point, g, properties);
     return true;
 }
@@ -192,13 +193,17 @@ bool MvtLayer::add_polygon(std::uint64_t id, const MultiPolygon& mp, const MvtPr
 }
 
 std::uint32_t MvtLayer::key_index(const std::string& key) {
-    auto [it, inserted] = m_key_index.emplace(key, static_cast<std::uint32_t>(m_keys.size()));
-    if (inserted) m_keys.push_back(key);
-    return it->second;
+    if (const auto it = m_key_index.find(key); it != m_key_index.end()) return it->second;
+    const auto index = static_cast<std::uint32_t>(m_keys.size());
+    m_key_index.emplace(key, index);
+    m_keys.push_back(key);
+    return index;
 }
 
 std::uint32_t MvtLayer::value_index(const MvtValue& value) {
-    std::string encoded;
+    // Looked up before anything is allocated: most values repeat (categories, states, grids).
+    thread_local std::string encoded;
+    encoded.clear();
     protozero::pbf_writer w(encoded);
     std::visit(
         [&](const auto& v) {
@@ -218,25 +223,30 @@ std::uint32_t MvtLayer::value_index(const MvtValue& value) {
             }
         },
         value);
-    auto [it, inserted] = m_value_index.emplace(encoded, static_cast<std::uint32_t>(m_values.size()));
-    if (inserted) m_values.push_back(std::move(encoded));
-    return it->second;
+    if (const auto it = m_value_index.find(encoded); it != m_value_index.end()) return it->second;
+    const auto index = static_cast<std::uint32_t>(m_values.size());
+    m_value_index.emplace(encoded, index);
+    m_values.push_back(encoded);
+    return index;
 }
 
 void MvtLayer::add_feature(std::uint64_t id, int type, const std::vector<std::uint32_t>& geometry,
                            const MvtProperties& properties) {
-    std::vector<std::uint32_t> tags;
-    tags.reserve(properties.size() * 2);
+    thread_local std::vector<std::uint32_t> tags;
+    tags.clear();
     for (const auto& [k, v] : properties) {
         tags.push_back(key_index(k));
         tags.push_back(value_index(v));
     }
-    std::string feature;
-    protozero::pbf_writer f(feature);
-    f.add_uint64(1, id);
-    f.add_packed_uint32(2, tags.begin(), tags.end());
-    f.add_enum(3, type);
-    f.add_packed_uint32(4, geometry.begin(), geometry.end());
+    thread_local std::string feature;
+    feature.clear();
+    {
+        protozero::pbf_writer f(feature);
+        f.add_uint64(1, id);
+        f.add_packed_uint32(2, tags.begin(), tags.end());
+        f.add_enum(3, type);
+        f.add_packed_uint32(4, geometry.begin(), geometry.end());
+    }
     protozero::pbf_writer all(m_features_pbf);
     all.add_message(2, feature);
     ++m_features;
