@@ -287,10 +287,7 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     i.department = route_decision.department;
     i.sub_unit = route_decision.sub_unit;
 
-    std::vector<IncidentId> duplicates;
-    for (const auto& d : m_store.open_incidents_near(i.category, p, m_config.duplicate_radius_m, now - m_config.duplicate_window)) {
-        duplicates.push_back(d.id);
-    }
+    std::vector<IncidentId> duplicates = m_store.open_incidents_near(i.category, p, m_config.duplicate_radius_m, now - m_config.duplicate_window);
     const auto media = save_photos(r.photos);
     for (const auto& m : media) i.media.push_back(m.hash);
 

@@ -380,7 +380,6 @@ core::Workflow& App::workflow() { return *m_ctx->workflow; }
 
 std::size_t App::run_scheduler() {
     Context& c = *m_ctx;
-    const auto before_version = c.store.data_version();
     // Layer versions published with a later effective-from: re-assign when they come into force.
     const auto geography_before = c.geography.get();
     const core::Timestamp since = c.clock.now();
@@ -395,10 +394,11 @@ std::size_t App::run_scheduler() {
         c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_changed(i); });
     }
     const std::size_t n = c.workflow->run_due_checks();
-    if (n > 0 || c.store.data_version() != before_version) {
-        // Escalations changed incidents: refresh the ones with a recent update.
+    if (n > 0) {
+        // Warnings and escalations changed incidents: refresh the ones updated during this run
+        // (reports and transitions meanwhile refresh themselves).
         core::IncidentQuery q;
-        q.updated_since = c.clock.now() - 60 * core::ms_per_second;
+        q.updated_since = since;
         q.limit = 0;
         c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_touched(i); });
     }

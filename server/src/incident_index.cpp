@@ -51,7 +51,9 @@ void IncidentIndex::load(core::Store& store) {
     m_rows.clear();
     m_position.clear();
     m_cells.clear();
-    m_rows.reserve(rows.size());
+    // Room to grow: moving a million rows to a larger array blocks every reader for a long moment,
+    // so the first new reports after the start must not force it.
+    m_rows.reserve(rows.size() + rows.size() / 4 + 4096);
     for (auto& r : rows) insert_locked(std::move(r));
     ++m_version;
 }

@@ -329,8 +329,8 @@ TEST(SpatialiteStore, NearbyOpenIncidentsForDuplicateChecks) {
     store->intake(d);
     const auto near = store->open_incidents_near("0101", {120.75001, 37.80}, 50.0, 0);
     ASSERT_EQ(near.size(), 2u);
-    EXPECT_EQ(near[0].request_id, "req-1");
-    EXPECT_EQ(near[1].request_id, "req-3");
+    EXPECT_EQ(store->incident(near[0])->request_id, "req-1");
+    EXPECT_EQ(store->incident(near[1])->request_id, "req-3");
 }
 
 TEST(SpatialiteStore, LayersAreVersionedAndThePastStaysQueryable) {

@@ -118,8 +118,8 @@ TEST(WorkflowScenario, ASyntheticMonthEndsWithTheExpectedStatesAndEvents) {
                 } else if (p.duplicate) {
                     const auto near = w.store->open_incidents_near(cur.category, cur.location, 50, s.at - 72 * ms_per_hour);
                     IncidentId original = 0;
-                    for (const auto& n : near) {
-                        if (n.id != s.id) original = n.id;
+                    for (const IncidentId n : near) {
+                        if (n != s.id) original = n;
                     }
                     if (original != 0) {
                         ActionInput in;

@@ -196,6 +196,9 @@ CREATE TABLE draft_features (
   PRIMARY KEY (draft, code)
 ) WITHOUT ROWID;
 )SQL"},
+        {5, "index of cases by category and place (duplicate check at intake)", R"SQL(
+CREATE INDEX incidents_nearby ON incidents(category, lat, lon, reported_at, status);
+)SQL"},
     };
     return list;
 }

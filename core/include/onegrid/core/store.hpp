@@ -193,8 +193,9 @@ public:
     [[nodiscard]] virtual std::optional<Incident> incident_by_request(const std::string& request_id) = 0;
     [[nodiscard]] virtual std::vector<Incident> incidents(const IncidentQuery& query) = 0;
     [[nodiscard]] virtual std::int64_t count_incidents(const IncidentQuery& query) = 0;
-    /// Open incidents of a category near a point since a time (duplicate candidates), nearest first.
-    [[nodiscard]] virtual std::vector<Incident> open_incidents_near(const std::string& category, spatial::Point p,
+    /// The ids of the open incidents of a category reported since a time within `radius_m` of a
+    /// point (duplicate candidates), nearest first.
+    [[nodiscard]] virtual std::vector<IncidentId> open_incidents_near(const std::string& category, spatial::Point p,
                                                                     double radius_m, Timestamp since) = 0;
     [[nodiscard]] virtual std::vector<Event> events(IncidentId id) = 0;
     /// Open incidents whose next scheduled check (warning, deadline, escalation) is due at `now`,
