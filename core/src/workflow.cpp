@@ -526,7 +526,7 @@ TransitionResult Workflow::act(IncidentId id, Action action, const Actor& actor,
     }
 }
 
-std::size_t Workflow::run_due_checks(std::size_t limit) {
+std::size_t Workflow::run_due_checks(std::size_t limit, const std::function<void(const TransitionResult&)>& on_event) {
     std::size_t written = 0;
     while (written < limit) {
         const Timestamp now = m_clock.now();
@@ -588,7 +588,10 @@ std::size_t Workflow::run_due_checks(std::size_t limit) {
                 }
                 return c;
             });
-            if (!result.event.action.empty()) ++written;
+            if (!result.event.action.empty()) {
+                ++written;
+                if (on_event) on_event(result);
+            }
             ++progressed;
         }
         if (progressed == 0) break;

@@ -308,8 +308,9 @@ void App::Context::refresh_crosswalks() {
 }
 
 std::string category_name(const App::Context& ctx, const std::string& code) {
-    const auto c = ctx.category(code);
-    return c ? c->name : "";
+    std::lock_guard lock(ctx.categories_mutex);
+    const auto it = ctx.categories.find(code);
+    return it == ctx.categories.end() ? std::string() : it->second.name;
 }
 
 const std::set<core::Status>& department_states() {
@@ -393,15 +394,11 @@ std::size_t App::run_scheduler() {
         q.limit = 0;
         c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_changed(i); });
     }
-    const std::size_t n = c.workflow->run_due_checks();
-    if (n > 0) {
-        // Warnings and escalations changed incidents: refresh the ones updated during this run
-        // (reports and transitions meanwhile refresh themselves).
-        core::IncidentQuery q;
-        q.updated_since = since;
-        q.limit = 0;
-        c.store.scan_incidents(q, [&](const core::Incident& i) { c.incident_touched(i); });
-    }
+    // Warnings and escalations change incidents: refresh exactly those (reports and transitions
+    // meanwhile refresh themselves).
+    std::vector<core::Incident> touched;
+    const std::size_t n = c.workflow->run_due_checks(10000, [&](const core::TransitionResult& r) { touched.push_back(r.incident); });
+    for (const auto& i : touched) c.incident_touched(i);
     c.metrics.scheduler_events += n;
     return n;
 }

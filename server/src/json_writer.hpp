@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -119,11 +120,29 @@ private:
         }
         m_out.append(buf, end);
     }
+    /// True when one of the 8 bytes of `x` is a control character, '"' or '\\' (bytes of UTF-8
+    /// sequences, 0x80 and above, are not).
+    static bool needs_escape8(std::uint64_t x) noexcept {
+        constexpr std::uint64_t ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t highs = 0x8080808080808080ULL;
+        const auto has_zero = [](std::uint64_t v) { return ((v - ones) & ~v & highs) != 0; };
+        const bool control = ((x - ones * 0x20) & ~x & highs) != 0;
+        return control || has_zero(x ^ (ones * '"')) || has_zero(x ^ (ones * '\\'));
+    }
+
     void string_raw(std::string_view s) {
         m_out += '"';
-        // Runs of characters that need no escape are appended whole (most strings are one run).
+        // Runs of characters that need no escape are appended whole (most strings are one run);
+        // the clean prefix is found eight bytes at a time.
+        std::size_t start = 0;
+        while (start + 8 <= s.size()) {
+            std::uint64_t x;
+            std::memcpy(&x, s.data() + start, 8);
+            if (needs_escape8(x)) break;
+            start += 8;
+        }
         std::size_t run = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
+        for (std::size_t i = start; i < s.size(); ++i) {
             const auto c = static_cast<unsigned char>(s[i]);
             if (c >= 0x20 && c != '"' && c != '\\') continue;
             m_out.append(s.data() + run, i - run);

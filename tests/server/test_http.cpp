@@ -3,12 +3,36 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "cql2.hpp"
+#include "json_writer.hpp"
 #include "multipart.hpp"
 #include "onegrid/server/http.hpp"
 
 namespace onegrid::server {
 namespace {
+
+TEST(Http, JsonStringsAreEscapedWhereverTheSpecialCharacterSits) {
+    // The writer skips clean text eight bytes at a time: put each special character at every
+    // offset of a long string (and in UTF-8 text) and read the result back with a JSON parser.
+    const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x01", "\x1f", "\t"};
+    for (const auto& sp : specials) {
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string text = "ABCDEFGHIJKLMNOPQRSTUVWXYZ网格";
+            text.insert(at, sp);
+            std::string out;
+            detail::JsonWriter w(out);
+            w.begin_object().key("k").value(text).end_object();
+            const auto parsed = nlohmann::json::parse(out);
+            EXPECT_EQ(parsed["k"].get<std::string>(), text) << out;
+        }
+    }
+    std::string out;
+    detail::JsonWriter w(out);
+    w.value(std::string_view("0123456789abcdef~\x7f\xe7\xbd\x91"));
+    EXPECT_EQ(out, "\"0123456789abcdef~\x7f\xe7\xbd\x91\"");
+}
 
 TEST(Http, TargetsAreDecodedAndUnsafeOnesRefused) {
     auto t = parse_target("/collections/grids/items?limit=5&bbox=1%2C2%2C3%2C4&q=a+b");

@@ -5,8 +5,8 @@
 /// and announced to the department's system through the outbox, atomically.
 
 #include <cstddef>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -151,8 +151,9 @@ public:
     TransitionResult act(IncidentId id, Action action, const Actor& actor, const ActionInput& input = {});
 
     /// Finds due warnings and escalations (indexed by check time) and records them. Returns the
-    /// number of events written.
-    std::size_t run_due_checks(std::size_t limit = 10000);
+    /// number of events written; `on_event` (optional) gets each of them with its incident.
+    std::size_t run_due_checks(std::size_t limit = 10000,
+                               const std::function<void(const TransitionResult&)>& on_event = {});
 
     /// Where an incident would be routed now (for display and tests).
     [[nodiscard]] RouteDecision route(const Incident& incident);
