@@ -310,6 +310,18 @@ void write_incident_feature(JsonWriter& w, const App::Context& ctx, const detail
     w.end_object().end_object();
 }
 
+/// A queryable given as a query parameter (`?population=1000`) against a feature's value: text
+/// compares as text, numbers as numbers.
+bool equals_parameter(const cql2::Value& value, const std::string& wanted) {
+    if (const auto* text = std::get_if<std::string>(&value)) return *text == wanted;
+    if (const auto* d = std::get_if<double>(&value)) {
+        char* end = nullptr;
+        const double number = std::strtod(wanted.c_str(), &end);
+        return end != wanted.c_str() && *end == '\0' && *d == number;
+    }
+    return false;
+}
+
 std::unique_ptr<cql2::Expression> parse_filter(const Call& call, const Collection& c) {
     const auto f = call.target.param("filter");
     const auto lang = call.target.param("filter-lang");
@@ -408,10 +420,7 @@ Reply layer_items(App::Context& ctx, const Call& call, const Collection& c, cons
         if (bbox && !polygon_meets_box(f.geometry, *bbox, snap->boxes[i])) continue;
         bool ok = true;
         for (const auto& [k, v] : equals) {
-            const cql2::Value val = layer_value(f, k);
-            const auto* s = std::get_if<std::string>(&val);
-            const auto* d = std::get_if<double>(&val);
-            if (!((s && *s == v) || (d && std::to_string(static_cast<long long>(*d)) == v))) ok = false;
+            if (!equals_parameter(layer_value(f, k), v)) ok = false;
         }
         if (!ok) continue;
         if (filter) {
@@ -637,12 +646,7 @@ Reply grid_stats_items(App::Context& ctx, const Call& call, const Collection& c,
         const auto props = grid_stats_properties(*stats, i);
         bool ok = true;
         for (const auto& [k, v] : equals) {
-            const cql2::Value val = stats_value(props, k);
-            const auto* str = std::get_if<std::string>(&val);
-            const auto* d = std::get_if<double>(&val);
-            char* end = nullptr;
-            const double want = std::strtod(v.c_str(), &end);
-            if (!((str && *str == v) || (d && end != v.c_str() && *end == '\0' && *d == want))) ok = false;
+            if (!equals_parameter(stats_value(props, k), v)) ok = false;
         }
         if (!ok) continue;
         if (filter) {

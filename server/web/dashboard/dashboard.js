@@ -4,6 +4,7 @@
 // CSV/XLSX report. Every figure comes from the /v1 analysis API; definitions: docs/indicators.md.
 // Nothing is loaded from outside the server (no basemap, fonts or scripts).
 import { Api, initialToken, storeToken, describeError, escapeHtml } from '/web/common/api.js';
+import { createMap } from '/web/common/map.js';
 
 /* global maplibregl, echarts */
 
@@ -157,22 +158,16 @@ const style = {
   ],
 };
 
-const map = new maplibregl.Map({
+const map = createMap({
   container: 'map',
   style,
   center: [120.79, 37.85],
   zoom: 8.6,
   maxZoom: 17,
-  attributionControl: { compact: true },
-  transformRequest: (url) => (url.startsWith(origin) && api.token ? { url, headers: { Authorization: `Bearer ${api.token}` } } : { url }),
-});
-map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
-map.on('error', (e) => {
-  const status = e && e.error && e.error.status;
-  if (status === 404) return;
-  const text = (e && e.error && e.error.message) || 'map error';
-  if (!state.messages.some((m) => m.text.endsWith(text))) message('error', `Map: ${text}`);
+  api,
+  report: (text) => {
+    if (!state.messages.some((m) => m.text.endsWith(text))) message('error', `Map: ${text}`);
+  },
 });
 const mapLoaded = new Promise((resolve) => map.on('load', resolve));
 

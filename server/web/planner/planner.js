@@ -7,6 +7,7 @@
 // state, whenIdle}.
 
 import { Api, ApiError, initialToken, storeToken, describeError, OPEN_STATUSES, geometryBbox, escapeHtml } from '/web/common/api.js';
+import { createMap } from '/web/common/map.js';
 
 const maplibregl = window.maplibregl;
 const { TerraDraw, TerraDrawLineStringMode } = window.terraDraw;
@@ -153,23 +154,16 @@ const style = {
   ],
 };
 
-const map = new maplibregl.Map({
+const map = createMap({
   container: 'map',
   style,
   center: [120.79, 37.92],
   zoom: 9,
   maxZoom: 19,
-  attributionControl: { compact: true },
-  transformRequest: (url) => (url.startsWith(origin) && api.token ? { url, headers: { Authorization: `Bearer ${api.token}` } } : { url }),
-});
-map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
-map.on('error', (e) => {
-  const status = e && e.error && e.error.status;
-  // Tiles outside the data simply do not exist; report everything else once.
-  if (status === 404) return;
-  const text = (e && e.error && e.error.message) || 'map error';
-  if (!state.messages.some((m) => m.text.endsWith(text))) message('error', `Map: ${text}`);
+  api,
+  report: (text) => {
+    if (!state.messages.some((m) => m.text.endsWith(text))) message('error', `Map: ${text}`);
+  },
 });
 
 let draw = null;
