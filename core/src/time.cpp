@@ -1,8 +1,10 @@
 #include "onegrid/core/time.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 namespace onegrid::core {
 namespace {
@@ -53,7 +55,7 @@ Timestamp SystemClock::now() const {
         .count();
 }
 
-std::string format_iso8601(Timestamp t) {
+std::size_t format_iso8601(Timestamp t, char* out) noexcept {
     const std::int64_t days = floor_div(t, ms_per_day);
     const std::int64_t rem = t - days * ms_per_day;
     const CivilDate d = civil_from_days(days);
@@ -62,14 +64,14 @@ std::string format_iso8601(Timestamp t) {
     const int second = static_cast<int>(rem / ms_per_second % 60);
     const int milli = static_cast<int>(rem % 1000);
     if (d.year < 0 || d.year > 9999) {
-        char buf[40];
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day, hour, minute,
-                      second, milli);
-        return buf;
+        const int n = std::snprintf(out, iso8601_max, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", d.year, d.month, d.day, hour,
+                                    minute, second, milli);
+        return n < 0 ? 0 : std::min(static_cast<std::size_t>(n), iso8601_max - 1);
     }
     // The same text as the snprintf above, without the format parsing: servers write this for
     // every feature of a response.
-    std::string out = "0000-00-00T00:00:00.000Z";
+    constexpr char pattern[] = "0000-00-00T00:00:00.000Z";
+    std::memcpy(out, pattern, sizeof pattern - 1);
     auto put = [&](std::size_t at, int v, int width) {
         for (int k = width - 1; k >= 0; --k, v /= 10) out[at + static_cast<std::size_t>(k)] = static_cast<char>('0' + v % 10);
     };
@@ -80,7 +82,12 @@ std::string format_iso8601(Timestamp t) {
     put(14, minute, 2);
     put(17, second, 2);
     put(20, milli, 3);
-    return out;
+    return sizeof pattern - 1;
+}
+
+std::string format_iso8601(Timestamp t) {
+    char buf[iso8601_max];
+    return std::string(buf, format_iso8601(t, buf));
 }
 
 std::optional<Timestamp> parse_iso8601(std::string_view s) {

@@ -156,8 +156,8 @@ core::CaseFilter filter_params(App::Context& ctx, const Target& t, core::Timesta
         const bool digits = std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!digits || (v->size() != 2 && v->size() != 4))
             bad("category", "'" + *v + "' is neither a major class (2 digits) nor a category (4 digits)");
-        std::lock_guard lock(ctx.categories_mutex);
-        if (std::none_of(ctx.categories.begin(), ctx.categories.end(), [&](const auto& c) { return c.first.starts_with(*v); }))
+        const auto categories = ctx.category_map();
+        if (std::none_of(categories->begin(), categories->end(), [&](const auto& c) { return c.first.starts_with(*v); }))
             bad("category", "no category with code or major class '" + *v + "'");
         f.category_prefix = *v;
     }

@@ -288,16 +288,21 @@ void App::Context::incident_touched(const core::Incident& i) {
 }
 
 void App::Context::reload_categories() {
-    std::map<std::string, core::Category> m;
-    for (auto& c : store.categories()) m[c.code] = c;
+    auto m = std::make_shared<CategoryMap>();
+    for (auto& c : store.categories()) (*m)[c.code] = c;
     std::lock_guard lock(categories_mutex);
     categories = std::move(m);
 }
 
-std::optional<core::Category> App::Context::category(const std::string& code) const {
+std::shared_ptr<const App::Context::CategoryMap> App::Context::category_map() const {
     std::lock_guard lock(categories_mutex);
-    auto it = categories.find(code);
-    if (it == categories.end()) return std::nullopt;
+    return categories;
+}
+
+std::optional<core::Category> App::Context::category(const std::string& code) const {
+    const auto all = category_map();
+    auto it = all->find(code);
+    if (it == all->end()) return std::nullopt;
     return it->second;
 }
 
@@ -308,9 +313,12 @@ void App::Context::refresh_crosswalks() {
 }
 
 std::string category_name(const App::Context& ctx, const std::string& code) {
-    std::lock_guard lock(ctx.categories_mutex);
-    const auto it = ctx.categories.find(code);
-    return it == ctx.categories.end() ? std::string() : it->second.name;
+    return std::string(category_name(*ctx.category_map(), code));
+}
+
+std::string_view category_name(const App::Context::CategoryMap& categories, std::string_view code) {
+    const auto it = categories.find(code);
+    return it == categories.end() ? std::string_view() : std::string_view(it->second.name);
 }
 
 const std::set<core::Status>& department_states() {
@@ -337,10 +345,11 @@ bool may_see_personal_data(const Principal& who, const core::Incident& i) {
     }
 }
 
+bool sees_every_incident(const Principal& who) { return !who.is(core::Role::department_handler); }
+
 bool visible_to(const Principal& who, const detail::IncidentRow& r) {
-    if (who.is(core::Role::department_handler))
-        return r.department == who.department && reached_department(r.status, r.self_handled);
-    return true;
+    if (sees_every_incident(who)) return true;
+    return r.department == who.department && reached_department(r.status, r.self_handled);
 }
 
 Reply workflow_error_reply(const core::workflow_error& e) {

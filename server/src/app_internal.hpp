@@ -176,8 +176,11 @@ struct App::Context {
     std::atomic<std::uint64_t> reference_version{1};
     mutable std::mutex crosswalk_mutex;
     std::map<std::string, std::shared_ptr<const core::Crosswalk>> crosswalks;
+    /// The categories by code: replaced whole when they change, so that a request takes one
+    /// reference and looks names up without a lock (a page of features names a category each).
+    using CategoryMap = std::map<std::string, core::Category, std::less<>>;
     mutable std::mutex categories_mutex;
-    std::map<std::string, core::Category> categories;
+    std::shared_ptr<const CategoryMap> categories = std::make_shared<const CategoryMap>();
     /// Every case's history reduced to what the indicators need, kept current by incident_changed.
     /// It is built in the background at start (a million cases take tens of seconds): until it is
     /// ready, changed cases are remembered and taken again once it is.
@@ -206,6 +209,7 @@ struct App::Context {
     void refresh_crosswalks();
     void reload_categories();
     [[nodiscard]] std::optional<core::Category> category(const std::string& code) const;
+    [[nodiscard]] std::shared_ptr<const CategoryMap> category_map() const;
 
     std::jthread case_log_loader;  ///< last: joined before the members it uses are destroyed
 };
@@ -252,6 +256,8 @@ spatial::MvtProperties grid_stats_properties(const GridStats& stats, std::size_t
 
 /// Public view of an incident (what anyone may see) as a GeoJSON feature's properties writer.
 std::string category_name(const App::Context& ctx, const std::string& code);
+/// The same from a map taken once (App::Context::category_map); empty for an unknown code.
+std::string_view category_name(const App::Context::CategoryMap& categories, std::string_view code);
 
 /// Whether a case has reached its department (dispatched to it at some point): departments see
 /// only those.
@@ -264,6 +270,8 @@ bool may_see_personal_data(const Principal& who, const core::Incident& i);
 
 /// Restricts a query to what `who` may see (departments see only their cases, residents theirs).
 bool visible_to(const Principal& who, const detail::IncidentRow& r);
+/// Whether visible_to lets `who` see every incident (queries then need not ask it row by row).
+bool sees_every_incident(const Principal& who);
 
 /// A typed workflow refusal as an HTTP error.
 Reply workflow_error_reply(const core::workflow_error& e);

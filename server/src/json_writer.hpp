@@ -3,6 +3,7 @@
 // into one string, numbers with std::to_chars (shortest round-trip), no intermediate DOM.
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstdio>
 #include <cmath>
@@ -11,11 +12,18 @@
 #include <string>
 #include <string_view>
 
+#include "onegrid/core/time.hpp"
+
 namespace onegrid::server::detail {
 
 class JsonWriter {
 public:
     explicit JsonWriter(std::string& out) : m_out(out) {}
+    /// Continues an object already begun in `out` with at least one member: the next key gets a
+    /// comma, and end_object() closes it.
+    static constexpr struct ContinuingObject {
+    } continuing_object{};
+    JsonWriter(std::string& out, ContinuingObject) : m_out(out), m_first(false), m_depth(1) {}
 
     JsonWriter& begin_object() { return sep().raw('{').push(); }
     JsonWriter& end_object() { return pop().raw('}'); }
@@ -28,6 +36,32 @@ public:
         string_raw(k);
         m_out += ':';
         m_after_key = true;
+        return *this;
+    }
+    /// A member name given as a string literal: written as it is (the literals of the code need no
+    /// escaping), in one append.
+    template <std::size_t N>
+    JsonWriter& key(const char (&literal)[N]) {
+        static_assert(N >= 1 && N <= 64, "a member name literal");
+        assert(std::string_view(literal, N - 1).find_first_of("\"\\") == std::string_view::npos);
+        sep();
+        char buf[N + 2];
+        buf[0] = '"';
+        std::memcpy(buf + 1, literal, N - 1);
+        buf[N] = '"';
+        buf[N + 1] = ':';
+        m_out.append(buf, N + 2);
+        m_after_key = true;
+        return *this;
+    }
+    /// A time as an RFC 3339 string (core::format_iso8601), without a temporary.
+    JsonWriter& timestamp(core::Timestamp t) {
+        sep();
+        char buf[core::iso8601_max + 2];
+        buf[0] = '"';
+        const std::size_t n = core::format_iso8601(t, buf + 1);
+        buf[n + 1] = '"';
+        m_out.append(buf, n + 2);
         return *this;
     }
     JsonWriter& value(std::string_view s) {

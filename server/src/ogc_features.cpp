@@ -57,13 +57,14 @@ struct Collection {
 
 const std::set<std::string> numeric_properties = {"population", "households", "area_m2", "share"};
 
-std::vector<Queryable> incident_queryables() {
-    return {{"id", "integer", "incident id"},        {"category", "string", "category code"},
+const std::vector<Queryable>& incident_queryables() {
+    static const std::vector<Queryable> all = {{"id", "integer", "incident id"},        {"category", "string", "category code"},
             {"status", "string", "workflow state"},  {"source", "string", "where the report came from"},
             {"grid", "string", "base grid code"},    {"community", "string", "community code"},
             {"town", "string", "town/street code"},  {"department", "string", "responsible department"},
             {"escalation_level", "integer", "0–3"},  {"outside", "boolean", "outside the district"},
             {"reported_at", "date-time", "reported"}, {"updated_at", "date-time", "last change"}};
+    return all;
 }
 
 Collection incidents_collection(App::Context& ctx) {
@@ -274,33 +275,37 @@ cql2::Value incident_value(const App::Context&, const detail::IncidentRow& r, co
     return std::monostate{};
 }
 
-void write_incident_feature(JsonWriter& w, const App::Context& ctx, const detail::IncidentRow& r, const o::CrsConverter& conv,
-                            core::Timestamp now) {
+void write_incident_feature(JsonWriter& w, const App::Context::CategoryMap& categories, const detail::IncidentRow& r,
+                            const o::CrsConverter& conv, core::Timestamp now) {
     w.begin_object().key("type").value("Feature").key("id").value(static_cast<std::int64_t>(r.id)).key("geometry");
     o::write_point(w, r.location, conv);
     w.key("properties").begin_object();
     w.key("id").value(static_cast<std::int64_t>(r.id));
-    w.key("category").value(r.category).key("category_name").value(category_name(ctx, r.category));
+    w.key("category").value(r.category).key("category_name").value(category_name(categories, r.category));
     w.key("status").value(core::to_string(r.status)).key("status_zh").value(core::label_zh(r.status));
     w.key("source").value(core::to_string(r.source));
-    auto opt = [&](const char* k, const std::string& v) {
-        w.key(k);
+    auto opt = [&](const std::string& v) {
         if (v.empty()) {
             w.null();
         } else {
             w.value(v);
         }
     };
-    opt("grid", r.grid);
-    opt("community", r.community);
-    opt("town", r.town);
-    opt("department", r.department);
-    opt("sub_unit", r.sub_unit);
-    w.key("reported_at").value(core::format_iso8601(r.reported_at));
-    w.key("updated_at").value(core::format_iso8601(r.updated_at));
+    w.key("grid");
+    opt(r.grid);
+    w.key("community");
+    opt(r.community);
+    w.key("town");
+    opt(r.town);
+    w.key("department");
+    opt(r.department);
+    w.key("sub_unit");
+    opt(r.sub_unit);
+    w.key("reported_at").timestamp(r.reported_at);
+    w.key("updated_at").timestamp(r.updated_at);
     w.key("due_at");
     if (r.due_at) {
-        w.value(core::format_iso8601(*r.due_at));
+        w.timestamp(*r.due_at);
     } else {
         w.null();
     }
@@ -354,28 +359,29 @@ std::vector<std::string> items_parameters(const Collection& c) {
     return p;
 }
 
+/// The start of a FeatureCollection's body: items handlers append their features to it
+/// (comma-separated) and a closing ']', and feature_collection completes it in place.
+constexpr std::string_view collection_head = R"({"type":"FeatureCollection","features":[)";
+
 Reply feature_collection(const Call& call, const Collection& c, std::size_t matched, std::size_t offset, std::size_t limit,
-                         std::string features_json, std::size_t returned, const o::Crs& crs, const std::string& fmt,
+                         std::string body, std::size_t returned, const o::Crs& crs, const std::string& fmt,
                          core::Timestamp now) {
     if (fmt == "text/html") {
         // A readable list; the JSON is a click away.
-        std::string body = "<p>" + std::to_string(matched) + " features match; showing " + std::to_string(returned) +
-                           " from " + std::to_string(offset + 1) + ".</p><p><a href=\"" +
-                           html_escape(o::page_href(call, offset, limit)) + "&f=json\">GeoJSON</a></p><pre>" +
-                           html_escape(features_json.substr(0, 20000)) + "</pre>";
+        const std::string_view features_json = std::string_view(body).substr(collection_head.size() - 1);
+        std::string html_body = "<p>" + std::to_string(matched) + " features match; showing " + std::to_string(returned) +
+                                " from " + std::to_string(offset + 1) + ".</p><p><a href=\"" +
+                                html_escape(o::page_href(call, offset, limit)) + "&f=json\">GeoJSON</a></p><pre>" +
+                                html_escape(std::string(features_json.substr(0, 20000))) + "</pre>";
         if (offset + returned < matched) {
-            body += "<p><a href=\"" + html_escape(o::page_href(call, offset + limit, limit)) + "\">next page</a></p>";
+            html_body += "<p><a href=\"" + html_escape(o::page_href(call, offset + limit, limit)) + "\">next page</a></p>";
         }
-        return html(page(c.title, body));
+        return html(page(c.title, html_body));
     }
-    std::string out;
-    out.reserve(features_json.size() + 1024);
-    JsonWriter w(out);
-    w.begin_object().key("type").value("FeatureCollection");
-    w.key("features").raw_value(features_json);
+    JsonWriter w(body, JsonWriter::continuing_object);
     w.key("numberMatched").value(static_cast<std::int64_t>(matched));
     w.key("numberReturned").value(static_cast<std::int64_t>(returned));
-    w.key("timeStamp").value(core::format_iso8601(now));
+    w.key("timeStamp").timestamp(now);
     w.key("links").begin_array();
     auto l = [&](const std::string& href, const char* rel, const char* type) {
         w.begin_object().key("href").value(href).key("rel").value(rel).key("type").value(type).end_object();
@@ -386,7 +392,7 @@ Reply feature_collection(const Call& call, const Collection& c, std::size_t matc
     if (offset > 0) l(o::page_href(call, offset > limit ? offset - limit : 0, limit), "prev", "application/geo+json");
     l(call.base + "/collections/" + url_encode(c.id), "collection", "application/json");
     w.end_array().end_object();
-    Reply r(http::status::ok, "application/geo+json", std::move(out));
+    Reply r(http::status::ok, "application/geo+json", std::move(body));
     r.header("Content-Crs", "<" + crs.uri + ">");
     return o::with_etag(call.req, std::move(r));
 }
@@ -405,14 +411,14 @@ Reply layer_items(App::Context& ctx, const Call& call, const Collection& c, cons
         // The version in force at the end of the interval (or at the instant).
         snap = ctx.layers.at(c.id, when->to.value_or(now));
         if (!snap) {
-            return feature_collection(call, c, 0, offset, limit, "[]", 0, crs, fmt, now);
+            return feature_collection(call, c, 0, offset, limit, std::string(collection_head) + "]", 0, crs, fmt, now);
         }
     }
     std::vector<std::pair<std::string, std::string>> equals;
     for (const auto& q : c.queryables)
         if (auto v = call.target.param(q.name)) equals.emplace_back(q.name, *v);
     const o::CrsConverter conv(crs);
-    std::string features = "[";
+    std::string features(collection_head);
     std::size_t matched = 0;
     std::size_t returned = 0;
     for (std::size_t i = 0; i < snap->features.size(); ++i) {
@@ -437,7 +443,7 @@ Reply layer_items(App::Context& ctx, const Call& call, const Collection& c, cons
         ++matched;
     }
     features += ']';
-    return feature_collection(call, c, matched, offset, limit, features, returned, crs, fmt, now);
+    return feature_collection(call, c, matched, offset, limit, std::move(features), returned, crs, fmt, now);
 }
 
 std::optional<core::Status> status_param(const std::string& v) {
@@ -499,7 +505,7 @@ Reply incident_items(App::Context& ctx, const Call& call, const Collection& c, c
         if (call.target.has(p)) throw o::bad_parameter(std::string(p) + " is queryable through filter or datetime");
     const auto filter = parse_filter(call, c);
     const Principal who = call.who;
-    q.extra = [&](const detail::IncidentRow& r) {
+    const auto extra = [&](const detail::IncidentRow& r) {
         if (!visible_to(who, r)) return false;
         if (source && r.source != *source) return false;
         if (id_eq && r.id != *id_eq) return false;
@@ -512,18 +518,21 @@ Reply incident_items(App::Context& ctx, const Call& call, const Collection& c, c
         }
         return true;
     };
+    // Without filters beyond the box, the index counts the matches without reading the rows.
+    if (!sees_every_incident(who) || source || id_eq || outside_eq || level_eq || filter) q.extra = extra;
     const auto result = ctx.incidents.query(q);
     const o::CrsConverter conv(crs);
     const core::Timestamp now = ctx.clock.now();
-    std::string features = "[";
+    const auto categories = ctx.category_map();
+    std::string features(collection_head);
     features.reserve(640 * result.rows.size() + 16);  // a feature is about 500 bytes
     for (std::size_t i = 0; i < result.rows.size(); ++i) {
         if (i > 0) features += ',';
         JsonWriter w(features);
-        write_incident_feature(w, ctx, result.rows[i], conv, now);
+        write_incident_feature(w, *categories, result.rows[i], conv, now);
     }
     features += ']';
-    return feature_collection(call, c, result.matched, offset, limit, features, result.rows.size(), crs, fmt, now);
+    return feature_collection(call, c, result.matched, offset, limit, std::move(features), result.rows.size(), crs, fmt, now);
 }
 
 Reply crosswalk_items(App::Context& ctx, const Call& call, const Collection& c, const std::string& fmt) {
@@ -542,7 +551,7 @@ Reply crosswalk_items(App::Context& ctx, const Call& call, const Collection& c, 
     std::map<std::string, std::uint32_t> base_index;
     for (std::uint32_t i = 0; i < geo->base->index.size(); ++i) base_index[geo->base->index.unit(i).code] = i;
     const o::CrsConverter conv(crs);
-    std::string features = "[";
+    std::string features(collection_head);
     std::size_t matched = 0;
     std::size_t returned = 0;
     const auto layer_eq = call.target.param("layer");
@@ -588,7 +597,7 @@ Reply crosswalk_items(App::Context& ctx, const Call& call, const Collection& c, 
         }
     }
     features += ']';
-    return feature_collection(call, c, matched, offset, limit, features, returned, crs, fmt, ctx.clock.now());
+    return feature_collection(call, c, matched, offset, limit, std::move(features), returned, crs, fmt, ctx.clock.now());
 }
 
 cql2::Value stats_value(const spatial::MvtProperties& props, const std::string& name) {
@@ -637,7 +646,7 @@ Reply grid_stats_items(App::Context& ctx, const Call& call, const Collection& c,
     for (const auto& q : c.queryables)
         if (auto v = call.target.param(q.name)) equals.emplace_back(q.name, *v);
     const o::CrsConverter conv(crs);
-    std::string features = "[";
+    std::string features(collection_head);
     std::size_t matched = 0;
     std::size_t returned = 0;
     for (std::size_t i = 0; i < grids.features.size(); ++i) {
@@ -663,7 +672,7 @@ Reply grid_stats_items(App::Context& ctx, const Call& call, const Collection& c,
         ++matched;
     }
     features += ']';
-    return feature_collection(call, c, matched, offset, limit, features, returned, crs, fmt, ctx.clock.now());
+    return feature_collection(call, c, matched, offset, limit, std::move(features), returned, crs, fmt, ctx.clock.now());
 }
 
 Reply single_feature(App::Context& ctx, const Call& call, const Collection& c, const std::string& fid, const std::string& fmt) {
@@ -686,7 +695,7 @@ Reply single_feature(App::Context& ctx, const Call& call, const Collection& c, c
         if (!row || !visible_to(call.who, *row)) {
             return error_reply(http::status::not_found, "not_found", "no incident '" + fid + "'");
         }
-        write_incident_feature(w, ctx, *row, conv, ctx.clock.now());
+        write_incident_feature(w, *ctx.category_map(), *row, conv, ctx.clock.now());
     } else if (c.kind == Kind::grid_stats) {
         const auto stats = grid_stats(ctx, call.target);
         auto it = stats->grids->by_code.find(fid);

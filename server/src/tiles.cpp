@@ -5,6 +5,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -167,16 +169,28 @@ void render_incidents(App::Context& ctx, spatial::MvtLayer& layer, const spatial
     const spatial::Box b = spatial::tile_bounds(t);
     const core::Timestamp now = ctx.clock.now();
     if (t.z >= ctx.config.incident_detail_zoom) {
+        // Thousands of points: keys are resolved once, and the values that repeat (states,
+        // categories, grids) once per tile each.
+        const std::uint32_t k_id = layer.key("id");
+        const std::uint32_t k_category = layer.key("category");
+        const std::uint32_t k_status = layer.key("status");
+        const std::uint32_t k_grid = layer.key("grid");
+        const std::uint32_t k_overdue = layer.key("overdue");
+        const std::uint32_t k_escalation = layer.key("escalation_level");
+        std::array<std::uint32_t, static_cast<std::size_t>(core::Status::rated) + 1> status_values;  // per state, by its number
+        status_values.fill(std::numeric_limits<std::uint32_t>::max());
         ctx.incidents.for_each_in(b, [&](const detail::IncidentRow& r) {
             if (!visible_to(who, r)) return;
             const bool overdue = r.due_at && *r.due_at < now && core::is_open(r.status) && r.status != core::Status::handled;
-            layer.add_point(static_cast<std::uint64_t>(r.id), r.location,
-                            {{"id", static_cast<std::int64_t>(r.id)},
-                             {"category", r.category},
-                             {"status", std::string(core::to_string(r.status))},
-                             {"grid", r.grid},
-                             {"overdue", overdue},
-                             {"escalation_level", static_cast<std::int64_t>(r.escalation_level)}});
+            std::uint32_t& status = status_values[static_cast<std::size_t>(r.status)];
+            if (status == std::numeric_limits<std::uint32_t>::max()) status = layer.value(core::to_string(r.status));
+            const std::uint32_t tags[] = {k_id,      layer.value(static_cast<std::int64_t>(r.id)),
+                                          k_category, layer.value(std::string_view(r.category)),
+                                          k_status,   status,
+                                          k_grid,     layer.value(std::string_view(r.grid)),
+                                          k_overdue,  layer.value(overdue),
+                                          k_escalation, layer.value(static_cast<std::int64_t>(r.escalation_level))};
+            layer.add_point(static_cast<std::uint64_t>(r.id), r.location, tags);
         });
         return;
     }

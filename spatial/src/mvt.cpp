@@ -3,6 +3,7 @@
 #include <protozero/pbf_writer.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numbers>
 
@@ -131,14 +132,18 @@ MvtLayer::Pixel MvtLayer::project(Point p) const noexcept {
 }
 
 bool MvtLayer::add_point(std::uint64_t id, Point lonlat, const MvtProperties& properties) {
+    thread_local std::vector<std::uint32_t> tags;
+    tags_of(properties, tags);
+    return add_point(id, lonlat, tags);
+}
+
+bool MvtLayer::add_point(std::uint64_t id, Point lonlat, std::span<const std::uint32_t> tags) {
     const Pixel px = project(lonlat);
     const double x = std::floor(px.x);
     const double y = std::floor(px.y);
     if (!(x >= 0 && y >= 0 && x < m_extent && y < m_extent)) return false;
-    // Scratch buffers are reused from point to point: a tile holds thousands of them.
-    thread_local std::vector<std::uint32_t> g;
-    g.assign({command(cmd_move_to, 1), zigzag(static_cast<std::int32_t>(x)), zigzag(static_cast<std::int32_t>(y))});
-    add_feature(id, type_point, g, properties);
+    const std::uint32_t g[3] = {command(cmd_move_to, 1), zigzag(static_cast<std::int32_t>(x)), zigzag(static_cast<std::int32_t>(y))};
+    add_feature(id, type_point, g, tags);
     return true;
 }
 
@@ -188,67 +193,125 @@ bool MvtLayer::add_polygon(std::uint64_t id, const MultiPolygon& mp, const MvtPr
         }
     }
     if (geometry.empty()) return false;
-    add_feature(id, type_polygon, geometry, properties);
+    thread_local std::vector<std::uint32_t> tags;
+    tags_of(properties, tags);
+    add_feature(id, type_polygon, geometry, tags);
     return true;
 }
 
-std::uint32_t MvtLayer::key_index(const std::string& key) {
-    if (const auto it = m_key_index.find(key); it != m_key_index.end()) return it->second;
+std::uint32_t MvtLayer::key(std::string_view k) {
+    if (const auto it = m_key_index.find(k); it != m_key_index.end()) return it->second;
     const auto index = static_cast<std::uint32_t>(m_keys.size());
-    m_key_index.emplace(key, index);
-    m_keys.push_back(key);
+    m_keys.emplace_back(k);
+    m_key_index.emplace(m_keys.back(), index);
     return index;
 }
 
-std::uint32_t MvtLayer::value_index(const MvtValue& value) {
-    // Looked up before anything is allocated: most values repeat (categories, states, grids).
-    thread_local std::string encoded;
-    encoded.clear();
-    protozero::pbf_writer w(encoded);
-    std::visit(
-        [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string>) {
-                w.add_string(1, v);
-            } else if constexpr (std::is_same_v<T, double>) {
-                w.add_double(3, v);
-            } else if constexpr (std::is_same_v<T, std::int64_t>) {
-                if (v < 0) {
-                    w.add_sint64(6, v);
-                } else {
-                    w.add_uint64(5, static_cast<std::uint64_t>(v));
-                }
+std::uint32_t MvtLayer::append_value(int field, std::uint64_t raw) {
+    // A Value message holds one field: the tag, the payload, and around it the Layer's field-4
+    // framing. Written in place: values are appended by the thousand (one per feature id).
+    std::string v;
+    protozero::pbf_writer w(v);
+    switch (field) {
+    case 3: w.add_double(3, std::bit_cast<double>(raw)); break;
+    case 5: w.add_uint64(5, raw); break;
+    case 6: w.add_sint64(6, static_cast<std::int64_t>(raw)); break;
+    default: w.add_bool(7, raw != 0); break;
+    }
+    protozero::pbf_writer(m_values_pbf).add_message(4, v);
+    return m_value_count++;
+}
+
+std::uint32_t MvtLayer::value(std::string_view v) {
+    if (const auto it = m_string_values.find(v); it != m_string_values.end()) return it->second;
+    std::string encoded;
+    protozero::pbf_writer(encoded).add_string(1, v.data(), v.size());
+    protozero::pbf_writer(m_values_pbf).add_message(4, encoded);
+    m_string_values.emplace(std::string(v), m_value_count);
+    return m_value_count++;
+}
+
+std::uint32_t MvtLayer::value(std::int64_t v) {
+    return m_int_values.find_or_add(static_cast<std::uint64_t>(v), [&] {
+        return v < 0 ? append_value(6, static_cast<std::uint64_t>(v)) : append_value(5, static_cast<std::uint64_t>(v));
+    });
+}
+
+std::uint32_t MvtLayer::value(double v) {
+    return m_double_values.find_or_add(std::bit_cast<std::uint64_t>(v), [&] { return append_value(3, std::bit_cast<std::uint64_t>(v)); });
+}
+
+std::uint32_t MvtLayer::value(bool v) {
+    std::uint32_t& slot = m_bool_values[v ? 1 : 0];
+    if (slot == none) slot = append_value(7, v ? 1 : 0);
+    return slot;
+}
+
+std::uint32_t MvtLayer::value(const MvtValue& v) {
+    return std::visit(
+        [&](const auto& x) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) {
+                return value(std::string_view(x));
             } else {
-                w.add_bool(7, v);
+                return value(x);
             }
         },
-        value);
-    if (const auto it = m_value_index.find(encoded); it != m_value_index.end()) return it->second;
-    const auto index = static_cast<std::uint32_t>(m_values.size());
-    m_value_index.emplace(encoded, index);
-    m_values.push_back(encoded);
+        v);
+}
+
+std::uint32_t MvtLayer::tags_of(const MvtProperties& properties, std::vector<std::uint32_t>& tags) {
+    tags.clear();
+    for (const auto& [k, v] : properties) {
+        tags.push_back(key(k));
+        tags.push_back(value(v));
+    }
+    return static_cast<std::uint32_t>(tags.size());
+}
+
+template <class Make>
+std::uint32_t MvtLayer::BitsTable::find_or_add(std::uint64_t bits, Make&& make) {
+    if (m_used * 2 >= m_keys.size()) grow();
+    const std::size_t mask = m_keys.size() - 1;
+    // Fibonacci hashing: consecutive ids spread over the table.
+    std::size_t at = static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    while (m_indexes[at] != none) {
+        if (m_keys[at] == bits) return m_indexes[at];
+        at = (at + 1) & mask;
+    }
+    const std::uint32_t index = make();
+    m_keys[at] = bits;
+    m_indexes[at] = index;
+    ++m_used;
     return index;
 }
 
-void MvtLayer::add_feature(std::uint64_t id, int type, const std::vector<std::uint32_t>& geometry,
-                           const MvtProperties& properties) {
-    thread_local std::vector<std::uint32_t> tags;
-    tags.clear();
-    for (const auto& [k, v] : properties) {
-        tags.push_back(key_index(k));
-        tags.push_back(value_index(v));
+void MvtLayer::BitsTable::grow() {
+    std::vector<std::uint64_t> keys(std::max<std::size_t>(64, m_keys.size() * 2));
+    std::vector<std::uint32_t> indexes(keys.size(), none);
+    const std::size_t mask = keys.size() - 1;
+    for (std::size_t i = 0; i < m_keys.size(); ++i) {
+        if (m_indexes[i] == none) continue;
+        std::size_t at = static_cast<std::size_t>((m_keys[i] * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+        while (indexes[at] != none) at = (at + 1) & mask;
+        keys[at] = m_keys[i];
+        indexes[at] = m_indexes[i];
     }
+    m_keys = std::move(keys);
+    m_indexes = std::move(indexes);
+}
+
+void MvtLayer::add_feature(std::uint64_t id, int type, std::span<const std::uint32_t> geometry,
+                           std::span<const std::uint32_t> tags) {
     thread_local std::string feature;
     feature.clear();
     {
         protozero::pbf_writer f(feature);
         f.add_uint64(1, id);
-        f.add_packed_uint32(2, tags.begin(), tags.end());
+        if (!tags.empty()) f.add_packed_uint32(2, tags.begin(), tags.end());
         f.add_enum(3, type);
         f.add_packed_uint32(4, geometry.begin(), geometry.end());
     }
-    protozero::pbf_writer all(m_features_pbf);
-    all.add_message(2, feature);
+    protozero::pbf_writer(m_features_pbf).add_message(2, feature);
     ++m_features;
 }
 
@@ -259,7 +322,7 @@ std::string MvtLayer::finish() const {
     layer.add_string(1, m_name);
     out += m_features_pbf;  // the features were written as field 2 submessages already
     for (const auto& k : m_keys) layer.add_string(3, k);
-    for (const auto& v : m_values) layer.add_message(4, v);
+    out += m_values_pbf;  // field 4 submessages too
     layer.add_uint32(5, m_extent);
     return out;
 }

@@ -20,6 +20,10 @@ inline constexpr Timestamp ms_per_day = 24 * ms_per_hour;
 
 /// RFC 3339 / ISO 8601 in UTC with milliseconds: `2026-03-01T08:30:00.000Z`.
 [[nodiscard]] std::string format_iso8601(Timestamp t);
+/// The same text written to `out` (room for iso8601_max characters), for writers of many of them;
+/// returns its length.
+inline constexpr std::size_t iso8601_max = 48;
+std::size_t format_iso8601(Timestamp t, char* out) noexcept;
 /// Parses RFC 3339 date-times (`Z` or `±hh:mm` offsets, optional fraction) and plain dates
 /// (`2026-03-01`, midnight UTC). Returns nullopt for anything else.
 [[nodiscard]] std::optional<Timestamp> parse_iso8601(std::string_view text);

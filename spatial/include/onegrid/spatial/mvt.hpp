@@ -6,6 +6,7 @@
 /// specification asks for (exterior rings of positive area in tile coordinates, holes negative).
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,11 @@ struct TileId {
 using MvtValue = std::variant<std::string, double, std::int64_t, bool>;
 using MvtProperties = std::vector<std::pair<std::string, MvtValue>>;
 
+/// One layer of a tile. Keys and values are kept in the layer's tables, deduplicated.
+///
+/// Two ways to give properties: as MvtProperties (convenient, for layers of a few hundred features),
+/// or resolved to tags once with key() and value() and passed as (key, value) index pairs, the path
+/// for layers of thousands of points (no per-feature allocation, most values looked up once).
 class MvtLayer {
 public:
     /// `buffer` is in tile units (of `extent`).
@@ -41,8 +47,20 @@ public:
 
     /// Adds a point; returns false when it lies outside the tile (points are not buffered).
     bool add_point(std::uint64_t id, Point lonlat, const MvtProperties& properties);
+    /// The same with resolved tags: key index, value index, key index, value index, …
+    bool add_point(std::uint64_t id, Point lonlat, std::span<const std::uint32_t> tags);
     /// Adds a polygon or multipolygon; returns false when nothing of it is left after clipping.
     bool add_polygon(std::uint64_t id, const MultiPolygon& lonlat, const MvtProperties& properties);
+
+    /// The index of a key in the layer's key table (added when new).
+    std::uint32_t key(std::string_view key);
+    /// The index of a value in the layer's value table (added when new). Integers are stored as
+    /// uint_value when not negative, as sint_value otherwise.
+    std::uint32_t value(std::string_view v);
+    std::uint32_t value(std::int64_t v);
+    std::uint32_t value(double v);
+    std::uint32_t value(bool v);
+    std::uint32_t value(const MvtValue& v);
 
     [[nodiscard]] std::size_t size() const noexcept { return m_features; }
     [[nodiscard]] const std::string& name() const noexcept { return m_name; }
@@ -54,10 +72,28 @@ private:
         double x;
         double y;
     };
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    /// Values by a 64-bit pattern: open addressing, for the integers (feature ids among them) and
+    /// doubles a layer may hold by the thousand.
+    class BitsTable {
+    public:
+        /// The index stored for `bits`, or the result of `make()` stored for it when absent.
+        template <class Make>
+        std::uint32_t find_or_add(std::uint64_t bits, Make&& make);
+
+    private:
+        void grow();
+        std::vector<std::uint64_t> m_keys;
+        std::vector<std::uint32_t> m_indexes;  // none: empty slot
+        std::size_t m_used = 0;
+    };
     [[nodiscard]] Pixel project(Point lonlat) const noexcept;
-    void add_feature(std::uint64_t id, int type, const std::vector<std::uint32_t>& geometry, const MvtProperties& properties);
-    std::uint32_t key_index(const std::string& key);
-    std::uint32_t value_index(const MvtValue& value);
+    void add_feature(std::uint64_t id, int type, std::span<const std::uint32_t> geometry, std::span<const std::uint32_t> tags);
+    std::uint32_t tags_of(const MvtProperties& properties, std::vector<std::uint32_t>& tags);
+    std::uint32_t append_value(int field, std::uint64_t raw);
 
     std::string m_name;
     TileId m_tile;
@@ -67,9 +103,14 @@ private:
     std::string m_features_pbf;
     std::size_t m_features = 0;
     std::vector<std::string> m_keys;
-    std::unordered_map<std::string, std::uint32_t> m_key_index;
-    std::vector<std::string> m_values;  // encoded Value messages
-    std::unordered_map<std::string, std::uint32_t> m_value_index;
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> m_key_index;
+    std::string m_values_pbf;  // the Value messages, each already framed as field 4 of the Layer
+    std::uint32_t m_value_count = 0;
+    std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> m_string_values;
+    BitsTable m_int_values;
+    BitsTable m_double_values;
+    std::uint32_t m_bool_values[2] = {none, none};
+    static constexpr std::uint32_t none = 0xffffffffu;
 };
 
 /// A Tile message from encoded layers (empty layers are left out, as the specification advises).
