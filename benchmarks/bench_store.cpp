@@ -88,10 +88,7 @@ void durable_intake(benchmark::State& state, int callers) {
                 for (std::int64_t n; (n = next.fetch_add(1)) < total;) store->intake(report(n, rng, "r"));
             });
         }
-        std::atomic<bool> done{false};
-        std::thread mon([&] { while (!done) { std::this_thread::sleep_for(std::chrono::seconds(2)); std::error_code ec; auto sz = fs::file_size(bench_dir() / "intake.db-wal", ec); fprintf(stderr, "wal %.1f MB, n=%lld commits=%llu\n", sz/1e6, (long long)next.load(), (unsigned long long)store->stats().commits); } });
         for (auto& t : threads) t.join();
-        done = true; mon.join();
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         state.SetIterationTime(secs);
         const auto st = store->stats();

@@ -167,6 +167,8 @@ void Workflow::set_routing_hooks(std::vector<std::shared_ptr<RoutingHook>> hooks
     m_hooks = std::move(hooks);
 }
 
+void Workflow::set_nearby_finder(NearbyFinder finder) { m_nearby = std::move(finder); }
+
 void Workflow::set_lifecycle_listener(std::function<void(const Incident&, std::string_view)> listener) {
     std::lock_guard lock(m_mutex);
     m_lifecycle = std::move(listener);
@@ -246,10 +248,6 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
         throw workflow_error(Kind::invalid, "description is longer than " + std::to_string(m_config.max_description) + " bytes");
     }
     if (r.request_id.size() > 200) throw workflow_error(Kind::invalid, "request id is longer than 200 characters");
-    // A repeated request returns what the first one created, before any work is done twice.
-    if (!r.request_id.empty()) {
-        if (auto existing = m_store.incident_by_request(r.request_id)) return {*existing, false, {}, {}, {}};
-    }
     spatial::Point p;
     try {
         p = spatial::to_cgcs2000(r.point, r.crs);
@@ -287,7 +285,9 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     i.department = route_decision.department;
     i.sub_unit = route_decision.sub_unit;
 
-    std::vector<IncidentId> duplicates = m_store.open_incidents_near(i.category, p, m_config.duplicate_radius_m, now - m_config.duplicate_window);
+    const Timestamp since = now - m_config.duplicate_window;
+    std::vector<IncidentId> duplicates = m_nearby ? m_nearby(i.category, p, m_config.duplicate_radius_m, since)
+                                                  : m_store.open_incidents_near(i.category, p, m_config.duplicate_radius_m, since);
     const auto media = save_photos(r.photos);
     for (const auto& m : media) i.media.push_back(m.hash);
 
@@ -315,13 +315,13 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     if (!r.media_urls.empty()) data["media_urls"] = r.media_urls;
     e.data = data.dump();
     n.outbox.push_back(message("", "incident.reported", i, e, now));
+    // A repeated request id returns what the first request created (the store checks it in the
+    // same transaction as the write, so two concurrent repeats make one incident too).
     const auto result = m_store.intake(n);
-    IntakeOutcome out{result.incident, result.created, result.created ? duplicates : std::vector<IncidentId>{}, route_decision, {}};
-    if (result.created) {
-        out.first_event = std::move(n.first_event);
-        out.first_event.incident = result.incident.id;
-        out.first_event.seq = 1;
-    }
+    if (!result.created) return {result.incident, false, {}, {}, {}};
+    IntakeOutcome out{result.incident, true, duplicates, route_decision, std::move(n.first_event)};
+    out.first_event.incident = result.incident.id;
+    out.first_event.seq = 1;
     return out;
 }
 

@@ -382,6 +382,10 @@ void App::start() {
     }
     c.reload_categories();
     c.incidents.load(c.store);
+    // Every incident is in memory from here on: duplicate candidates are found there.
+    c.workflow->set_nearby_finder([&c](const std::string& category, spatial::Point p, double radius_m, core::Timestamp since) {
+        return c.incidents.open_near(category, p, radius_m, since);
+    });
     c.case_log_loader = std::jthread([&c] { c.load_case_log(); });
     c.refresh_crosswalks();
 }

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <mutex>
 #include <new>
+#include <numbers>
+
+#include "onegrid/spatial/crs.hpp"
 
 namespace onegrid::server::detail {
 
@@ -244,6 +247,29 @@ void IncidentIndex::for_each_in(const spatial::Box& box, const std::function<voi
         }
         fn(m_rows[positions[i]]);
     }
+}
+
+std::vector<core::IncidentId> IncidentIndex::open_near(const std::string& category, spatial::Point p, double radius_m,
+                                                       core::Timestamp since) const {
+    // A box a little larger than the circle (as the store's query), then the exact distance.
+    const double dlat = radius_m / 110574.0 * 1.01;
+    const double dlon = radius_m / (111320.0 * std::max(0.05, std::cos(p.y * std::numbers::pi / 180.0))) * 1.01;
+    const spatial::Box box{p.x - dlon, p.y - dlat, p.x + dlon, p.y + dlat};
+    std::vector<std::pair<double, core::IncidentId>> near;
+    {
+        std::shared_lock lock(m_mutex);
+        visit_box_locked(box, [&](std::uint32_t pos) {
+            const IncidentRow& r = m_rows[pos];
+            if (r.category != category || r.reported_at < since || !core::is_open(r.status)) return;
+            const double d = spatial::distance_m(p, r.location);
+            if (d <= radius_m) near.emplace_back(d, r.id);
+        });
+    }
+    std::sort(near.begin(), near.end());
+    std::vector<core::IncidentId> out;
+    out.reserve(near.size());
+    for (const auto& [d, id] : near) out.push_back(id);
+    return out;
 }
 
 void IncidentIndex::for_each(const std::function<void(const IncidentRow&)>& fn) const {

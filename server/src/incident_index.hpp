@@ -88,6 +88,10 @@ public:
     [[nodiscard]] std::optional<IncidentRow> get(core::IncidentId id) const;
     /// Visits rows inside a box (for tiles), under the read lock.
     void for_each_in(const spatial::Box& box, const std::function<void(const IncidentRow&)>& fn) const;
+    /// The open incidents of a category reported since `since` within `radius_m` of `p`, nearest
+    /// first: duplicate candidates at intake (core::Store::open_incidents_near's contract).
+    [[nodiscard]] std::vector<core::IncidentId> open_near(const std::string& category, spatial::Point p, double radius_m,
+                                                          core::Timestamp since) const;
     /// Visits every row, under the read lock.
     void for_each(const std::function<void(const IncidentRow&)>& fn) const;
     [[nodiscard]] std::size_t size() const;

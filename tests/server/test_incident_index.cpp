@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <vector>
 
+#include "../core/store_fixtures.hpp"
 #include "incident_index.hpp"
+#include "onegrid/core/spatialite_store.hpp"
+#include "onegrid/spatial/crs.hpp"
 
 namespace onegrid::test {
 namespace {
@@ -79,6 +83,55 @@ TEST(IncidentIndex, OutOfOrderUpsertsKeepIdOrderAndCells) {
     ASSERT_EQ(page.rows.size(), 5u);
     for (std::size_t k = 0; k < 5; ++k) EXPECT_EQ(page.rows[k].id, static_cast<core::IncidentId>(11 + k));
     EXPECT_EQ(page.matched, all.size());
+}
+
+
+TEST(IncidentIndex, DuplicateCandidatesAgreeWithTheStore) {
+    // The server finds duplicate candidates in memory; the store answers the same question with
+    // SQL. Both over one set of reports: two categories, open and closed states, old and recent
+    // reports, at distances from 0 to 120 m of the query points (the radius is 50 m).
+    TempDir dir("duplicates");
+    core::SpatialiteOptions so;
+    so.path = dir / "onegrid.db";
+    auto store = core::open_spatialite_store(so);
+    IncidentIndex index;
+    const spatial::Point centre{120.7512, 37.7831};
+    const core::Timestamp now = 1'772'000'000'000;
+    const core::Timestamp since = now - 72 * core::ms_per_hour;
+    const core::Status states[] = {core::Status::reported, core::Status::dispatched, core::Status::closed, core::Status::voided,
+                                   core::Status::handled, core::Status::rated};
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<double> metres(0.0, 120.0), angle(0.0, 6.283185307179586);
+    for (int n = 0; n < 400; ++n) {
+        core::NewIncident ni = numbered_incident(n, "dup-");
+        core::Incident& i = ni.incident;
+        const double d = metres(rng), a = angle(rng);
+        i.location = {centre.x + d * std::cos(a) / (111320.0 * std::cos(centre.y * 3.141592653589793 / 180.0)),
+                      centre.y + d * std::sin(a) / 110574.0};
+        i.category = n % 3 == 0 ? "0203" : "0101";
+        i.status = states[n % 6];
+        i.reported_at = now - (n % 5) * 24 * core::ms_per_hour;  // 0 to 4 days old
+        const auto stored = store->intake(ni);
+        ASSERT_TRUE(stored.created);
+        index.upsert(stored.incident);
+    }
+    int found = 0;
+    for (const spatial::Point p : {centre, spatial::Point{centre.x + 0.0004, centre.y - 0.0002}, spatial::Point{centre.x - 0.0011, centre.y}}) {
+        for (const std::string category : {"0101", "0203", "9999"}) {
+            const auto from_store = store->open_incidents_near(category, p, 50.0, since);
+            EXPECT_EQ(index.open_near(category, p, 50.0, since), from_store) << category;
+            for (const auto id : from_store) {
+                const auto i = store->incident(id);
+                ASSERT_TRUE(i);
+                EXPECT_LE(spatial::distance_m(p, i->location), 50.0);
+                EXPECT_TRUE(core::is_open(i->status));
+                EXPECT_GE(i->reported_at, since);
+                EXPECT_EQ(i->category, category);
+            }
+            found += static_cast<int>(from_store.size());
+        }
+    }
+    EXPECT_GT(found, 20) << "the fixture must put candidates within reach";
 }
 
 }  // namespace

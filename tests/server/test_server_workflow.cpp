@@ -150,6 +150,28 @@ TEST_F(WorkflowApi, ARepeatedRequestIdIsAnsweredWithTheSameCase) {
     EXPECT_FALSE(b.as_json()["created"].get<bool>());
 }
 
+TEST_F(WorkflowApi, ReportsNearAnOpenCaseOfTheSameCategoryNameItAsAPossibleDuplicate) {
+    Client c = world->client();
+    const auto gw = world->token(core::Role::grid_worker);
+    auto first = c.post_json("/v1/incidents", {{"category", "0102"}, {"lon", demo_lon}, {"lat", demo_lat}}, gw);
+    ASSERT_EQ(first.status, 201u) << first.body;
+    EXPECT_TRUE(first.as_json()["possible_duplicates"].empty());
+    const auto first_id = first.as_json()["id"];
+    // 20 m east: the same category is a candidate, another category is not.
+    const double east = demo_lon + 20.0 / (111320.0 * std::cos(demo_lat * 3.141592653589793 / 180.0));
+    auto near = c.post_json("/v1/incidents", {{"category", "0102"}, {"lon", east}, {"lat", demo_lat}}, gw);
+    ASSERT_EQ(near.status, 201u) << near.body;
+    EXPECT_EQ(near.as_json()["possible_duplicates"], json::array({first_id}));
+    auto other = c.post_json("/v1/incidents", {{"category", "0101"}, {"lon", east}, {"lat", demo_lat}}, gw);
+    ASSERT_EQ(other.status, 201u) << other.body;
+    EXPECT_TRUE(other.as_json()["possible_duplicates"].empty());
+    // 200 m away: too far.
+    const double far = demo_lon + 200.0 / (111320.0 * std::cos(demo_lat * 3.141592653589793 / 180.0));
+    auto distant = c.post_json("/v1/incidents", {{"category", "0102"}, {"lon", far}, {"lat", demo_lat}}, gw);
+    ASSERT_EQ(distant.status, 201u) << distant.body;
+    EXPECT_TRUE(distant.as_json()["possible_duplicates"].empty());
+}
+
 TEST_F(WorkflowApi, CoordinatesInGcj02AreConvertedBeforeAssignment) {
     Client c = world->client();
     // The same place as demo_lon/demo_lat, as an Amap phone reports it (GCJ-02 shifts by ~500 m here).

@@ -139,6 +139,12 @@ public:
     void set_routing_hooks(std::vector<std::shared_ptr<RoutingHook>> hooks);
     /// Told after an incident was dispatched ("dispatched") or closed ("closed"): plugins' hooks.
     void set_lifecycle_listener(std::function<void(const Incident&, std::string_view)> listener);
+    /// Finds the duplicate candidates of a report: the same contract as
+    /// Store::open_incidents_near, which answers when no finder is set. A server that keeps every
+    /// incident in memory answers without a database read. Set before the first intake.
+    using NearbyFinder = std::function<std::vector<IncidentId>(const std::string& category, spatial::Point p,
+                                                               double radius_m, Timestamp since)>;
+    void set_nearby_finder(NearbyFinder finder);
 
     /// Takes in a report: converts its coordinates to EPSG:4490, places it (grid, community,
     /// town, business grids; outside the district → flagged for the command centre), routes
@@ -179,6 +185,7 @@ private:
     WorkCalendar m_calendar;
     std::vector<std::shared_ptr<RoutingHook>> m_hooks;
     std::function<void(const Incident&, std::string_view)> m_lifecycle;
+    NearbyFinder m_nearby;
 };
 
 }  // namespace onegrid::core
