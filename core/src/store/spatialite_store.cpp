@@ -454,6 +454,9 @@ private:
         std::unique_ptr<Db> db;
         try {
             db = std::make_unique<Db>(m_db_path, SQLITE_OPEN_READWRITE);
+            // A connection learns that the database is in WAL mode when it first reads it;
+            // until then a checkpoint through it does nothing (and says so with -1 frames).
+            db->exec("SELECT count(*) FROM sqlite_master");
         } catch (...) {
             return;  // without a second connection the writer's own checkpoints still run
         }
@@ -463,9 +466,16 @@ private:
                 m_ckpt_wake.wait(lock, [&] { return m_ckpt_stop || m_ckpt_requested.load(); });
                 if (m_ckpt_stop) return;
             }
-            int log = 0;
-            int done = 0;
-            sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+            // Passes until what is left for the writer to copy is small: frames keep arriving
+            // during a pass, and the writer pauses for whatever is left.
+            for (int pass = 0; pass < max_checkpoint_passes; ++pass) {
+                int log = 0;
+                int done = 0;
+                const int rc = sqlite3_wal_checkpoint_v2(db->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+                if (rc != SQLITE_OK || log < 0) break;
+                // Frames committed while this pass ran are not in `log`: compare with the WAL now.
+                if (m_wal_frames.load() - done <= catch_up_frames) break;
+            }
             m_ckpt_requested = false;
             m_catch_up = true;
         }
@@ -573,7 +583,9 @@ private:
         if (detail::wal_batch_failed(m_db_path)) throw store_error("writing the WAL file failed (disk full or I/O error)");
     }
 
-    static constexpr int checkpoint_frames = 4096;  // 16 MB of 4 KB pages
+    static constexpr int checkpoint_frames = 16384;  // 64 MB of 4 KB pages
+    static constexpr int catch_up_frames = 512;     // what the writer copies itself, at most (usually)
+    static constexpr int max_checkpoint_passes = 16;
 
     std::unique_ptr<Db> m_db;
     std::string m_db_path;
@@ -593,7 +605,7 @@ private:
     int m_wal_fd = -1;
     std::atomic<std::uint64_t> m_commits{0};
     std::atomic<std::uint64_t> m_group_commits{0};
-    int m_wal_frames = 0;
+    std::atomic<int> m_wal_frames{0};  // frames in the WAL after the last commit (the WAL hook)
     std::mutex m_ckpt_mutex;
     std::condition_variable m_ckpt_wake;
     std::atomic<bool> m_ckpt_requested{false};
