@@ -152,13 +152,25 @@ std::vector<Collection> collections(App::Context& ctx) {
     return out;
 }
 
-std::optional<Collection> find_collection(App::Context& ctx, const std::string& id) {
+std::shared_ptr<const Collection> find_collection(App::Context& ctx, const std::string& id) {
     // The most asked for, and independent of the layers (listing those reads the store and every
-    // feature's properties); "incidents" is the incident layer for tiles too.
-    if (id == "incidents") return incidents_collection(ctx);
+    // feature's properties); "incidents" is the incident layer for tiles too. It depends on the
+    // geography only (its extent), so it is made once per geography.
+    if (id == "incidents") {
+        static std::mutex mutex;
+        static std::shared_ptr<const core::Geography> made_for;
+        static std::shared_ptr<const Collection> made;
+        const auto geo = ctx.geography.get();
+        std::lock_guard lock(mutex);
+        if (!made || made_for != geo) {
+            made = std::make_shared<const Collection>(incidents_collection(ctx));
+            made_for = geo;
+        }
+        return made;
+    }
     for (auto& c : collections(ctx))
-        if (c.id == id) return c;
-    return std::nullopt;
+        if (c.id == id) return std::make_shared<const Collection>(std::move(c));
+    return nullptr;
 }
 
 json link(const std::string& href, const std::string& rel, const std::string& type, const std::string& title = "") {
@@ -386,8 +398,9 @@ Reply feature_collection(const Call& call, const Collection& c, std::size_t matc
     auto l = [&](const std::string& href, const char* rel, const char* type) {
         w.begin_object().key("href").value(href).key("rel").value(rel).key("type").value(type).end_object();
     };
-    l(o::page_href(call, offset, limit), "self", "application/geo+json");
-    l(o::page_href(call, offset, limit) + "&f=html", "alternate", "text/html");
+    const std::string self = o::page_href(call, offset, limit);
+    l(self, "self", "application/geo+json");
+    l(self + "&f=html", "alternate", "text/html");
     if (offset + returned < matched) l(o::page_href(call, offset + limit, limit), "next", "application/geo+json");
     if (offset > 0) l(o::page_href(call, offset > limit ? offset - limit : 0, limit), "prev", "application/geo+json");
     l(call.base + "/collections/" + url_encode(c.id), "collection", "application/json");

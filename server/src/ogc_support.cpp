@@ -214,12 +214,32 @@ std::optional<std::string> format(const Call& call, bool features) {
 }
 
 std::string page_href(const Call& call, std::size_t offset, std::size_t limit) {
-    Target t = call.target;
-    std::string q = t.with("offset", std::to_string(offset));
-    t.query.clear();
-    auto parsed = parse_target("/?" + q);
-    if (parsed) t = *parsed;
-    q = t.with("limit", std::to_string(limit));
+    // The request's parameters in their order with `offset` and `limit` set (each once, in place
+    // when given, else appended in that order).
+    const std::string offset_text = std::to_string(offset);
+    const std::string limit_text = std::to_string(limit);
+    std::string q;
+    auto append = [&q](std::string_view k, std::string_view v) {
+        if (!q.empty()) q.push_back('&');
+        q.append(url_encode(k));
+        q.push_back('=');
+        q.append(url_encode(v));
+    };
+    bool has_offset = false;
+    bool has_limit = false;
+    for (const auto& [k, v] : call.target.query) {
+        if (k == "offset") {
+            if (!has_offset) append(k, offset_text);
+            has_offset = true;
+        } else if (k == "limit") {
+            if (!has_limit) append(k, limit_text);
+            has_limit = true;
+        } else {
+            append(k, v);
+        }
+    }
+    if (!has_offset) append("offset", offset_text);
+    if (!has_limit) append("limit", limit_text);
     return call.base + url_encode(call.target.path) + "?" + q;
 }
 
