@@ -81,14 +81,16 @@ std::optional<std::string> Target::param(std::string_view name) const {
     return std::nullopt;
 }
 
+void append_query_param(std::string& query, std::string_view name, std::string_view value) {
+    if (!query.empty()) query.push_back('&');
+    query.append(url_encode(name));
+    query.push_back('=');
+    query.append(url_encode(value));
+}
+
 std::string Target::with(std::string_view name, std::optional<std::string> value) const {
     std::string out;
-    auto append = [&out](std::string_view k, std::string_view v) {
-        if (!out.empty()) out.push_back('&');
-        out.append(url_encode(k));
-        out.push_back('=');
-        out.append(url_encode(v));
-    };
+    auto append = [&out](std::string_view k, std::string_view v) { append_query_param(out, k, v); };
     bool replaced = false;
     for (const auto& [k, v] : query) {
         if (k == name) {

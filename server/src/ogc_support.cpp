@@ -219,12 +219,7 @@ std::string page_href(const Call& call, std::size_t offset, std::size_t limit) {
     const std::string offset_text = std::to_string(offset);
     const std::string limit_text = std::to_string(limit);
     std::string q;
-    auto append = [&q](std::string_view k, std::string_view v) {
-        if (!q.empty()) q.push_back('&');
-        q.append(url_encode(k));
-        q.push_back('=');
-        q.append(url_encode(v));
-    };
+    auto append = [&q](std::string_view k, std::string_view v) { append_query_param(q, k, v); };
     bool has_offset = false;
     bool has_limit = false;
     for (const auto& [k, v] : call.target.query) {

@@ -39,6 +39,8 @@ struct Reply {
 /// Percent-decoding (with '+' as space for query strings).
 [[nodiscard]] std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);
 [[nodiscard]] std::string url_encode(std::string_view s);
+/// Appends `name=value` (both percent-encoded) to a query string, with '&' when it is not empty.
+void append_query_param(std::string& query, std::string_view name, std::string_view value);
 
 /// Path and query of a request target. Query parameters keep their order; repeated names are kept.
 struct Target {
