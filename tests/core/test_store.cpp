@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "onegrid/core/spatialite_store.hpp"
@@ -180,31 +182,116 @@ TEST(SpatialiteStore, ConcurrentIntakesShareCommits) {
     EXPECT_GT(st.group_commits, 0u);
 }
 
+TEST(SpatialiteStore, AsynchronousIntakesAnswerOnceEachWhenDurable) {
+    TempDir dir("store_async");
+    constexpr int n = 300;
+    std::mutex m;
+    std::condition_variable cv;
+    int answered = 0;
+    std::vector<IntakeResult> results(n + 1);
+    std::vector<int> calls(n + 1, 0);
+    {
+        auto store = open_in(dir);
+        // One thread submits everything without waiting; the store answers from its own threads.
+        for (int k = 0; k <= n; ++k) {
+            // The last one repeats the first request id: the existing incident, not a new one.
+            store->intake_async(numbered_incident(k == n ? 0 : k), [&, k](std::optional<IntakeResult> r, std::exception_ptr e) {
+                std::lock_guard lock(m);
+                ++calls[static_cast<std::size_t>(k)];
+                if (!e && r) results[static_cast<std::size_t>(k)] = std::move(*r);
+                ++answered;
+                cv.notify_one();
+            });
+        }
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return answered == n + 1; }));
+        EXPECT_GT(store->stats().group_commits, 0u);  // submitted together, committed together
+    }
+    for (int c : calls) EXPECT_EQ(c, 1);
+    // Every answered intake is in the file after the store is closed and opened again.
+    auto again = open_in(dir);
+    EXPECT_EQ(again->count_incidents({}), n);
+    for (int k = 0; k < n; ++k) {
+        const auto& r = results[static_cast<std::size_t>(k)];
+        EXPECT_TRUE(r.created);
+        const auto stored = again->incident(r.incident.id);
+        ASSERT_TRUE(stored);
+        EXPECT_EQ(stored->request_id, numbered_incident(k).incident.request_id);
+    }
+    EXPECT_FALSE(results[n].created);
+    EXPECT_EQ(results[n].incident.id, results[0].incident.id);
+}
+
+TEST(SpatialiteStore, AsynchronousIntakeIsRefusedAtOnceByAReadOnlyStore) {
+    TempDir dir("store_async_ro");
+    open_in(dir).reset();
+    SpatialiteOptions o;
+    o.path = dir / "onegrid.db";
+    o.read_only = true;
+    auto store = open_spatialite_store(o);
+    bool called = false;
+    EXPECT_THROW(store->intake_async(numbered_incident(1), [&](std::optional<IntakeResult>, std::exception_ptr) { called = true; }),
+                 store_error);
+    EXPECT_FALSE(called);
+}
+
 TEST(SpatialiteStore, AFailingWriteInABatchDoesNotAffectTheOthers) {
     TempDir dir("store_batch_fail");
     auto store = open_in(dir);
     const auto r = store->intake(numbered_incident(1));
-    std::vector<std::thread> threads;
-    std::atomic<int> failures{0};
-    for (int t = 0; t < 8; ++t) {
-        threads.emplace_back([&, t] {
-            if (t % 2 == 0) {
-                try {
-                    store->transition(r.incident.id, [](const Incident&) -> Change {
-                        throw std::runtime_error("refused by the rule");
-                    });
-                } catch (const std::runtime_error&) {
-                    ++failures;
+    // Rounds of concurrent writes, so that failing and succeeding writes share batches. The
+    // failing ones fail in both ways a write can: refused before it writes (a rule), and after it
+    // has written part of its rows (an import whose second case is invalid).
+    constexpr int rounds = 20;
+    constexpr int writers = 8;
+    std::atomic<int> refused{0};
+    std::atomic<int> failed_imports{0};
+    std::vector<IntakeResult> accepted(rounds * writers);
+    for (int round = 0; round < rounds; ++round) {
+        std::vector<std::thread> threads;
+        for (int t = 0; t < writers; ++t) {
+            threads.emplace_back([&, round, t] {
+                const int n = 100 + round * writers + t;
+                if (t % 4 == 0) {
+                    try {
+                        store->transition(r.incident.id, [](const Incident&) -> Change {
+                            throw std::runtime_error("refused by the rule");
+                        });
+                    } catch (const std::runtime_error&) {
+                        ++refused;
+                    }
+                } else if (t % 4 == 1) {
+                    CaseRecord half;
+                    half.incident = numbered_incident(n).incident;
+                    half.events.push_back(Event{});
+                    half.events.back().action = "report";
+                    try {
+                        (void)store->import_cases({half, CaseRecord{}});
+                    } catch (const store_error&) {
+                        ++failed_imports;
+                    }
+                } else {
+                    accepted[static_cast<std::size_t>(round * writers + t)] = store->intake(numbered_incident(n));
                 }
-            } else {
-                store->intake(numbered_incident(100 + t));
-            }
-        });
+            });
+        }
+        for (auto& th : threads) th.join();
     }
-    for (auto& th : threads) th.join();
-    EXPECT_EQ(failures.load(), 4);
-    EXPECT_EQ(store->count_incidents({}), 5);
+    EXPECT_EQ(refused.load(), rounds * writers / 4);
+    EXPECT_EQ(failed_imports.load(), rounds * writers / 4);
+    // Nothing of the failed imports remains; every accepted intake is stored as it was answered.
+    EXPECT_EQ(store->count_incidents({}), 1 + rounds * writers / 2);
+    EXPECT_EQ(store->stats().events, 1 + rounds * writers / 2);
+    for (const auto& a : accepted) {
+        if (a.incident.request_id.empty()) continue;
+        EXPECT_TRUE(a.created);
+        const auto stored = store->incident(a.incident.id);
+        ASSERT_TRUE(stored) << a.incident.request_id;
+        EXPECT_EQ(stored->request_id, a.incident.request_id);
+        EXPECT_EQ(store->events(a.incident.id).size(), 1u);
+    }
     EXPECT_EQ(store->events(r.incident.id).size(), 1u);  // refused transitions left nothing
+    EXPECT_GT(store->stats().group_commits, 0u);
 }
 
 TEST(SpatialiteStore, TransitionsAppendEventsAndUpdateTheIncident) {

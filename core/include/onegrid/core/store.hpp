@@ -5,6 +5,7 @@
 /// here is specific to SQL.
 
 #include <cstddef>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -88,7 +89,9 @@ struct Change {
 
 /// Decides a change from the current record, inside the write transaction (so the check and the
 /// write are atomic). It must not call the store; it may throw to refuse the change. A change whose
-/// event has no action updates the incident without writing an event or messages.
+/// event has no action updates the incident without writing an event or messages. It may be called
+/// more than once for one change (a group commit that has to be run again), so it must have no
+/// effect beyond its result.
 using Decide = std::function<Change(const Incident& current)>;
 
 struct TransitionResult {
@@ -177,6 +180,23 @@ public:
     /// durably (fsync) before returning. A request id seen before returns the existing incident.
     /// Concurrent intakes share commits.
     virtual IntakeResult intake(const NewIncident& incident) = 0;
+    /// Called once an intake is answered: with its result once it is durable, or with the error.
+    using IntakeDone = std::function<void(std::optional<IntakeResult> result, std::exception_ptr error)>;
+    /// intake() without waiting: returns at once and calls `done` exactly once, on one of the
+    /// store's threads, when the intake is durable (or has failed). `done` must be quick (hand the
+    /// answer to another thread): the store's commits wait for it. This lets a server answer many
+    /// reports without a thread blocked on each. The default runs intake() and then `done`.
+    /// @throws store_error at once when the store takes no writes (read-only, closed, failed).
+    virtual void intake_async(NewIncident incident, IntakeDone done) {
+        std::optional<IntakeResult> result;
+        std::exception_ptr error;
+        try {
+            result = intake(incident);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        done(std::move(result), error);
+    }
     /// Many intakes in one transaction (imports of historical data); same rules as intake().
     virtual std::vector<IntakeResult> intake_many(const std::vector<NewIncident>& incidents) = 0;
     /// Applies one state change atomically: `decide` sees the current record inside the write
