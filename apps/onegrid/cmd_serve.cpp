@@ -116,7 +116,9 @@ int run_serve(const std::vector<std::string>& args) {
         if (log == nullptr) throw std::runtime_error("cannot open the access log " + access_log);
     }
     options.access_log = log;
-    server::HttpServer http(options, [&app](const server::Request& r, const std::string& remote) { return app.handle(r, remote); },
+    server::HttpServer http(options, [&app](const server::Request& r, const std::string& remote, const server::Responder& later) {
+                                return app.handle(r, remote, later);
+                            },
                             [&app](const server::Request& r) { return app.blocking(r); });
     http.start();
     std::cout << "onegrid serving " << db << " on http://" << (options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address)

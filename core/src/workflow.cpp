@@ -241,7 +241,7 @@ std::vector<MediaInfo> Workflow::save_photos(const std::vector<Photo>& photos) {
     return out;
 }
 
-IntakeOutcome Workflow::intake(const IntakeRequest& r) {
+Workflow::PreparedIntake Workflow::prepare_intake(const IntakeRequest& r) {
     const auto cat = category(r.category);
     if (!cat) throw workflow_error(Kind::invalid, "unknown category '" + r.category + "'");
     if (r.description.size() > m_config.max_description) {
@@ -315,14 +315,34 @@ IntakeOutcome Workflow::intake(const IntakeRequest& r) {
     if (!r.media_urls.empty()) data["media_urls"] = r.media_urls;
     e.data = data.dump();
     n.outbox.push_back(message("", "incident.reported", i, e, now));
-    // A repeated request id returns what the first request created (the store checks it in the
-    // same transaction as the write, so two concurrent repeats make one incident too).
-    const auto result = m_store.intake(n);
-    if (!result.created) return {result.incident, false, {}, {}, {}};
-    IntakeOutcome out{result.incident, true, duplicates, route_decision, std::move(n.first_event)};
-    out.first_event.incident = result.incident.id;
+    return {std::move(n), std::move(duplicates), std::move(route_decision)};
+}
+
+IntakeOutcome Workflow::intake_outcome(PreparedIntake&& prepared, IntakeResult&& stored) {
+    if (!stored.created) return {std::move(stored.incident), false, {}, {}, {}};
+    IntakeOutcome out{std::move(stored.incident), true, std::move(prepared.duplicates), std::move(prepared.route),
+                      std::move(prepared.record.first_event)};
+    out.first_event.incident = out.incident.id;
     out.first_event.seq = 1;
     return out;
+}
+
+// A repeated request id returns what the first request created (the store checks it in the same
+// transaction as the write, so two concurrent repeats make one incident too).
+IntakeOutcome Workflow::intake(const IntakeRequest& r) {
+    PreparedIntake prepared = prepare_intake(r);
+    IntakeResult stored = m_store.intake(prepared.record);
+    return intake_outcome(std::move(prepared), std::move(stored));
+}
+
+void Workflow::intake_async(const IntakeRequest& r, IntakeDone done) {
+    auto prepared = std::make_shared<PreparedIntake>(prepare_intake(r));
+    NewIncident record = prepared->record;
+    m_store.intake_async(std::move(record), [prepared, done = std::move(done)](std::optional<IntakeResult> stored,
+                                                                               std::exception_ptr error) {
+        if (error || !stored) return done(std::nullopt, error);
+        done(intake_outcome(std::move(*prepared), std::move(*stored)), nullptr);
+    });
 }
 
 TransitionResult Workflow::act(IncidentId id, Action action, const Actor& actor, const ActionInput& in) {

@@ -417,8 +417,16 @@ std::size_t App::run_scheduler() {
 }
 
 bool App::blocking(const Request& request) const {
-    return request.method() != http::verb::get && request.method() != http::verb::head &&
-           request.method() != http::verb::options;
+    const auto m = request.method();
+    if (m == http::verb::get || m == http::verb::head || m == http::verb::options) return false;
+    // A report in JSON waits on nothing but its commit, which is answered later (handle).
+    if (m == http::verb::post) {
+        const std::string_view target(request.target().data(), request.target().size());
+        const auto type = request.find(http::field::content_type);
+        const bool multipart = type != request.end() && type->value().starts_with("multipart/");
+        if (!multipart && target.substr(0, target.find('?')) == "/v1/incidents") return false;
+    }
+    return true;
 }
 
 namespace {
@@ -441,15 +449,45 @@ std::string route_class(const std::vector<std::string>& parts) {
 
 }  // namespace
 
-Reply App::handle(const Request& request, const std::string& remote) {
+Reply App::handle(const Request& request, const std::string& remote) { return handle(request, remote, Responder{}); }
+
+namespace {
+
+// One mapping of errors to replies, for replies made now and later.
+Reply guarded(const std::function<Reply()>& make) {
+    try {
+        return make();
+    } catch (const core::workflow_error& e) {
+        return workflow_error_reply(e);
+    } catch (const core::not_found_error& e) {
+        return error_reply(http::status::not_found, "not_found", e.what());
+    } catch (const core::store_error& e) {
+        return error_reply(http::status::service_unavailable, "store_unavailable", e.what());
+    } catch (const std::exception& e) {
+        return error_reply(http::status::internal_server_error, "internal", e.what());
+    } catch (...) {
+        return error_reply(http::status::internal_server_error, "internal", "unknown error");
+    }
+}
+
+}  // namespace
+
+Reply App::handle(const Request& request, const std::string& remote, const Responder& later) {
     (void)remote;
     Context& c = *m_ctx;
     const auto t0 = std::chrono::steady_clock::now();
     std::string route = "invalid";
+    // Every reply, now or later: CORS (the API is public data for browsers on other origins
+    // too) and the request metrics.
+    auto finish = [&c, t0](Reply& reply, const std::string& route_class) {
+        reply.header("Access-Control-Allow-Origin", "*");
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        c.metrics.request(route_class, static_cast<unsigned>(reply.status), secs);
+    };
     auto dispatch = [&]() -> Reply {
         auto target = parse_target(std::string_view(request.target().data(), request.target().size()));
         if (!target) return error_reply(http::status::bad_request, "bad_target", "the request target is malformed");
-        Call call{request, std::move(*target), {}, {}, {}};
+        Call call{request, std::move(*target), {}, {}, {}, {}};
         call.parts = segments(call.target.path);
         route = route_class(call.parts);
         if (!c.config.base_url.empty()) {
@@ -465,28 +503,24 @@ Reply App::handle(const Request& request, const std::string& remote) {
             r.header("WWW-Authenticate", "Bearer realm=\"onegrid\"");
             return r;
         }
+        if (later) {
+            call.later = [later, finish, route](std::function<Reply()> make) {
+                later([make = std::move(make), finish, route] {
+                    Reply r = guarded(make);
+                    finish(r, route);
+                    return r;
+                });
+            };
+        }
         for (Service s : {ops_service, tiles_service, open311_service, planner_service, analysis_service, workflow_service, static_service,
                            ogc_service}) {
             if (auto r = s(c, call)) return std::move(*r);
         }
         return error_reply(http::status::not_found, "not_found", "no resource at " + call.target.path);
     };
-    Reply reply;
-    try {
-        reply = dispatch();
-    } catch (const core::workflow_error& e) {
-        reply = workflow_error_reply(e);
-    } catch (const core::not_found_error& e) {
-        reply = error_reply(http::status::not_found, "not_found", e.what());
-    } catch (const core::store_error& e) {
-        reply = error_reply(http::status::service_unavailable, "store_unavailable", e.what());
-    } catch (const std::exception& e) {
-        reply = error_reply(http::status::internal_server_error, "internal", e.what());
-    }
-    // CORS: the API is public data for browsers on other origins too.
-    reply.header("Access-Control-Allow-Origin", "*");
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    c.metrics.request(route, static_cast<unsigned>(reply.status), secs);
+    Reply reply = guarded(dispatch);
+    if (reply.deferred) return reply;
+    finish(reply, route);
     return reply;
 }
 

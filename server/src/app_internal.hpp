@@ -221,6 +221,9 @@ struct Call {
     Principal who;
     std::string base;  ///< absolute base URL, no trailing slash
     std::vector<std::string> parts;  ///< path segments
+    /// Set when the handler may answer later (Reply::deferred): the reply it is given is
+    /// finished as handle() finishes any (errors mapped, CORS, metrics) and sent.
+    Responder later;
 };
 
 using Service = std::optional<Reply> (*)(App::Context& ctx, Call& call);

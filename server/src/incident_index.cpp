@@ -85,9 +85,10 @@ void IncidentIndex::load(core::Store& store) {
     m_rows.clear();
     m_position.clear();
     m_cells.clear();
-    // Room to grow: moving a million rows to a larger array blocks every reader for a long moment,
-    // so the first new reports after the start must not force it.
+    // Room to grow: moving a million rows to a larger array (or rehashing a million ids) blocks
+    // every reader for a long moment, so the first new reports after the start must not force it.
     m_rows.reserve(rows.size() + rows.size() / 4 + 4096);
+    m_position.reserve(m_rows.capacity());
     for (auto& r : rows) insert_locked(std::move(r));
     ++m_version;
 }

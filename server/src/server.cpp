@@ -87,6 +87,12 @@ struct HttpServer::Impl {
     std::mutex connections_mutex;
     std::map<std::uint64_t, std::weak_ptr<Connection>> connections;
     std::uint64_t next_connection = 0;
+    /// Deferred replies pass through this gate to the network threads; it closes when they stop.
+    struct Gate {
+        std::mutex mutex;
+        bool open = true;
+    };
+    std::shared_ptr<Gate> gate = std::make_shared<Gate>();
 
     Impl(ServerOptions o, Handler h, Classifier b)
         : options(std::move(o)), handler(std::move(h)), blocking(std::move(b)), log(options.access_log) {}
@@ -96,9 +102,19 @@ struct HttpServer::Impl {
 
 namespace {
 
-Reply safe_handle(HttpServer::Impl& s, const Request& req, const std::string& remote) {
+Reply safe_handle(HttpServer::Impl& s, const Request& req, const std::string& remote, const Responder& later) {
     try {
-        return s.handler(req, remote);
+        return s.handler(req, remote, later);
+    } catch (const std::exception& e) {
+        return error_reply(http::status::internal_server_error, "internal", e.what());
+    } catch (...) {
+        return error_reply(http::status::internal_server_error, "internal", "unknown error");
+    }
+}
+
+Reply safe_make(const std::function<Reply()>& make) {
+    try {
+        return make();
     } catch (const std::exception& e) {
         return error_reply(http::status::internal_server_error, "internal", e.what());
     } catch (...) {
@@ -177,13 +193,24 @@ private:
         if (m_server.blocking && m_server.blocking(m_request)) {
             // May wait on a durable write: run it on the pool, answer on this connection's strand.
             net::post(*m_server.pool, [self = shared_from_this()] {
-                Reply r = safe_handle(self->m_server, self->m_request, self->m_remote);
+                Reply r = safe_handle(self->m_server, self->m_request, self->m_remote, self->responder());
+                if (r.deferred) return;
                 net::dispatch(self->m_stream.get_executor(),
                               [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
             });
         } else {
-            write(safe_handle(m_server, m_request, m_remote));
+            Reply r = safe_handle(m_server, m_request, m_remote, responder());
+            if (!r.deferred) write(std::move(r));
         }
+    }
+
+    /// How a handler answers later: the reply is made and sent on this connection's strand.
+    Responder responder() {
+        return [self = shared_from_this(), gate = m_server.gate](std::function<Reply()> make) {
+            std::lock_guard lock(gate->mutex);
+            if (!gate->open) return;  // the server has stopped: nobody is left to send it
+            net::post(self->m_stream.get_executor(), [self, make = std::move(make)] { self->write(safe_make(make)); });
+        };
     }
 
     void write(Reply reply) {
@@ -328,6 +355,10 @@ void HttpServer::stop() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!s.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    {
+        std::lock_guard lock(s.gate->mutex);
+        s.gate->open = false;
+    }
     s.ioc.stop();
     for (auto& t : s.threads) t.join();
     s.threads.clear();

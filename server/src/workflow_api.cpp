@@ -176,6 +176,22 @@ bool may_read_incident(const Principal& who, const core::Incident& i) {
     return true;
 }
 
+Reply intake_reply(App::Context& ctx, const core::IntakeOutcome& out, const Principal& who, const std::string& base) {
+    if (out.created) {
+        ++ctx.metrics.intakes;
+        ctx.incident_changed(out.incident, &out.first_event);
+    } else {
+        ++ctx.metrics.intake_duplicates;
+    }
+    json j = incident_json(ctx, out.incident, who, base);
+    j["created"] = out.created;
+    j["possible_duplicates"] = out.possible_duplicates;
+    j["route"] = {{"department", out.route.department}, {"sub_unit", out.route.sub_unit}, {"decided_by", out.route.decided_by}};
+    Reply rep = json_reply(j.dump(), out.created ? http::status::created : http::status::ok);
+    rep.header("Location", base + "/v1/incidents/" + std::to_string(out.incident.id));
+    return rep;
+}
+
 Reply intake(App::Context& ctx, const Call& call) {
     if (!call.who.authenticated) return error_reply(http::status::unauthorized, "unauthorized", "reporting needs a token");
     if (call.who.is(core::Role::planner)) return error_reply(http::status::forbidden, "forbidden", "a planner does not report incidents");
@@ -217,20 +233,21 @@ Reply intake(App::Context& ctx, const Call& call) {
     }
     r.photos = body.photos;
     r.actor = call.who.actor();
-    const auto out = ctx.workflow->intake(r);
-    if (out.created) {
-        ++ctx.metrics.intakes;
-        ctx.incident_changed(out.incident, &out.first_event);
-    } else {
-        ++ctx.metrics.intake_duplicates;
+    if (call.later && r.photos.empty()) {
+        // Answered once the commit is on disk, without a thread waiting for it. The store calls
+        // back on its syncer thread, which only hands the answer to this connection's thread.
+        ctx.workflow->intake_async(r, [&ctx, later = call.later, who = call.who, base = call.base](
+                                          std::optional<core::IntakeOutcome> out, std::exception_ptr error) {
+            later([&ctx, out = std::move(out), error, who, base]() -> Reply {
+                if (error) std::rethrow_exception(error);
+                return intake_reply(ctx, *out, who, base);
+            });
+        });
+        Reply deferred;
+        deferred.deferred = true;
+        return deferred;
     }
-    json j = incident_json(ctx, out.incident, call.who, call.base);
-    j["created"] = out.created;
-    j["possible_duplicates"] = out.possible_duplicates;
-    j["route"] = {{"department", out.route.department}, {"sub_unit", out.route.sub_unit}, {"decided_by", out.route.decided_by}};
-    Reply rep = json_reply(j.dump(), out.created ? http::status::created : http::status::ok);
-    rep.header("Location", call.base + "/v1/incidents/" + std::to_string(out.incident.id));
-    return rep;
+    return intake_reply(ctx, ctx.workflow->intake(r), call.who, call.base);
 }
 
 Reply act(App::Context& ctx, const Call& call, core::IncidentId id, const std::string& action_name) {

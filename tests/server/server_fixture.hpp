@@ -155,7 +155,9 @@ public:
         options.http.access_log = nullptr;
         if (options.http.io_threads == 0) options.http.io_threads = 2;
         http = std::make_unique<server::HttpServer>(
-            options.http, [this](const server::Request& r, const std::string& remote) { return app->handle(r, remote); },
+            options.http, [this](const server::Request& r, const std::string& remote, const server::Responder& later) {
+                return app->handle(r, remote, later);
+            },
             [this](const server::Request& r) { return app->blocking(r); });
         http->start();
     }

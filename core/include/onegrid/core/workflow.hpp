@@ -151,6 +151,12 @@ public:
     /// it, looks for duplicates, stores photos, incident and first event durably.
     /// @throws workflow_error (invalid) for bad input.
     IntakeOutcome intake(const IntakeRequest& request);
+    /// Called once with the outcome of intake_async, or with its error.
+    using IntakeDone = std::function<void(std::optional<IntakeOutcome> outcome, std::exception_ptr error)>;
+    /// intake() without waiting for the durable write: checks, places, routes and stores photos
+    /// now (@throws workflow_error as intake() does), then returns; `done` is called on one of the
+    /// store's threads once the incident is durable (see Store::intake_async: keep it quick).
+    void intake_async(const IntakeRequest& request, IntakeDone done);
 
     /// Applies one action. @throws workflow_error naming the state and the rule when the action
     /// is not allowed; not_found for an unknown incident.
@@ -171,6 +177,14 @@ public:
     [[nodiscard]] const Clock& clock() const noexcept { return m_clock; }
 
 private:
+    /// What intake decides before the write.
+    struct PreparedIntake {
+        NewIncident record;
+        std::vector<IncidentId> duplicates;
+        RouteDecision route;
+    };
+    PreparedIntake prepare_intake(const IntakeRequest& request);
+    static IntakeOutcome intake_outcome(PreparedIntake&& prepared, IntakeResult&& stored);
     std::vector<MediaInfo> save_photos(const std::vector<Photo>& photos);
     Timestamp due_time(const Category& c, Timestamp from) const;
     Timestamp warning_time(const Category& c, Timestamp from) const;

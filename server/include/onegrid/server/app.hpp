@@ -48,7 +48,11 @@ public:
 
     /// Answers one request. Never throws.
     [[nodiscard]] Reply handle(const Request& request, const std::string& remote = "-");
-    /// Requests that may wait on a durable write (to run off the network threads).
+    /// Answers one request, or returns a deferred reply and answers through `later` once its
+    /// durable write is done (a report in JSON: no thread waits for its commit). Never throws.
+    [[nodiscard]] Reply handle(const Request& request, const std::string& remote, const Responder& later);
+    /// Requests that may wait on a durable write (to run off the network threads). A report in
+    /// JSON does not: it is answered later (see handle).
     [[nodiscard]] bool blocking(const Request& request) const;
 
     /// Records due warnings and escalations (run periodically). Returns events written.

@@ -5,6 +5,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,8 @@ struct Reply {
     http::status status = http::status::ok;
     std::vector<std::pair<std::string, std::string>> headers;
     std::shared_ptr<const std::string> body = std::make_shared<const std::string>();
+    /// Not a reply: the handler answers later, through the responder it was given.
+    bool deferred = false;
 
     Reply() = default;
     Reply(http::status s, std::string content_type, std::string b)
@@ -35,6 +38,10 @@ struct Reply {
     }
     [[nodiscard]] std::optional<std::string> find_header(std::string_view name) const;
 };
+
+/// The answer to a request whose handler answers later (see Reply::deferred). Call it once,
+/// from any thread: `make` runs on the connection's own thread and its reply is sent.
+using Responder = std::function<void(std::function<Reply()> make)>;
 
 /// Percent-decoding (with '+' as space for query strings).
 [[nodiscard]] std::optional<std::string> url_decode(std::string_view s, bool plus_is_space);

@@ -27,8 +27,10 @@ struct ServerOptions {
     std::FILE* access_log = stderr;  ///< nullptr: no access log
 };
 
-/// The application: answers a request. Must not throw (wrap with catch-all).
-using Handler = std::function<Reply(const Request& request, const std::string& remote)>;
+/// The application: answers a request. Must not throw (wrap with catch-all). It may instead keep
+/// `later` and return a deferred reply (Reply::deferred), to answer once a durable write is done
+/// without holding a thread while it waits.
+using Handler = std::function<Reply(const Request& request, const std::string& remote, const Responder& later)>;
 /// True for requests whose handler may block (writes): they run on the worker pool.
 using Classifier = std::function<bool(const Request& request)>;
 
