@@ -598,6 +598,12 @@ CaseLog CaseLog::load(Store& store) {
     for (auto& [index, events] : waiting)
         for (auto& [seq, e] : events) im.take(im.cases[index], input_of(e));
     im.compact();
+    // Room to grow: moving millions of cases and facts to larger arrays (or rehashing the id map)
+    // holds the log's lock for a long moment, so the first new reports after a start must not
+    // force it.
+    im.cases.reserve(im.cases.size() + im.cases.size() / 4 + 4096);
+    im.by_id.reserve(im.cases.capacity());
+    im.facts.reserve(im.facts.size() + im.facts.size() / 4 + 4 * 4096);
     return log;
 }
 
