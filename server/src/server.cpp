@@ -102,16 +102,7 @@ struct HttpServer::Impl {
 
 namespace {
 
-Reply safe_handle(HttpServer::Impl& s, const Request& req, const std::string& remote, const Responder& later) {
-    try {
-        return s.handler(req, remote, later);
-    } catch (const std::exception& e) {
-        return error_reply(http::status::internal_server_error, "internal", e.what());
-    } catch (...) {
-        return error_reply(http::status::internal_server_error, "internal", "unknown error");
-    }
-}
-
+// Replies made by the application, never an exception: a failure becomes a 500 reply.
 Reply safe_make(const std::function<Reply()>& make) {
     try {
         return make();
@@ -120,6 +111,10 @@ Reply safe_make(const std::function<Reply()>& make) {
     } catch (...) {
         return error_reply(http::status::internal_server_error, "internal", "unknown error");
     }
+}
+
+Reply safe_handle(HttpServer::Impl& s, const Request& req, const std::string& remote, const Responder& later) {
+    return safe_make([&] { return s.handler(req, remote, later); });
 }
 
 class Session : public Connection, public std::enable_shared_from_this<Session> {
