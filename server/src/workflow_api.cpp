@@ -235,7 +235,7 @@ Reply intake(App::Context& ctx, const Call& call) {
     r.actor = call.who.actor();
     if (call.later && r.photos.empty()) {
         // Answered once the commit is on disk, without a thread waiting for it. The store calls
-        // back on its syncer thread, which only hands the answer to this connection's thread.
+        // back on one of its threads, which only hands the answer to this connection's thread.
         ctx.workflow->intake_async(r, [&ctx, later = call.later, who = call.who, base = call.base](
                                           std::optional<core::IntakeOutcome> out, std::exception_ptr error) {
             later([&ctx, out = std::move(out), error, who, base]() -> Reply {
