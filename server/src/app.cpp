@@ -200,10 +200,12 @@ void TileCache::put(const std::string& key, CachedTile tile) {
 }
 
 void TileCache::incident_changed(spatial::Point p) {
+    // The tile at each shallower zoom is the deepest one's ancestor: one projection, then shifts.
+    const auto deepest = spatial::tile_of(p, max_tracked_zoom);
     std::unique_lock lock(m_counter_mutex);
     for (int z = 0; z <= max_tracked_zoom; ++z) {
-        const auto t = spatial::tile_of(p, z);
-        ++m_incident_counters[tile_key(z, t.x, t.y)];
+        const int up = max_tracked_zoom - z;
+        ++m_incident_counters[tile_key(z, deepest.x >> up, deepest.y >> up)];
     }
 }
 

@@ -63,15 +63,40 @@ IncidentRow IncidentIndex::row_of(const core::Incident& i) {
     return r;
 }
 
-std::uint64_t IncidentIndex::cell_key(double lon, double lat) {
-    const auto cx = static_cast<std::int64_t>(std::floor((lon + 180.0) / cell));
-    const auto cy = static_cast<std::int64_t>(std::floor((lat + 90.0) / cell));
-    return (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
+std::int64_t IncidentIndex::cell_column(double lon, double size) { return static_cast<std::int64_t>(std::floor((lon + 180.0) / size)); }
+
+std::int64_t IncidentIndex::cell_row(double lat, double size) { return static_cast<std::int64_t>(std::floor((lat + 90.0) / size)); }
+
+std::uint64_t IncidentIndex::key_of(std::int64_t column, std::int64_t row) {
+    return (static_cast<std::uint64_t>(column) << 32) | static_cast<std::uint64_t>(row & 0xffffffff);
+}
+
+std::uint64_t IncidentIndex::cell_key(double lon, double lat, double size) {
+    return key_of(cell_column(lon, size), cell_row(lat, size));
+}
+
+void IncidentIndex::add_open_locked(const IncidentRow& row) {
+    if (core::is_open(row.status))
+        m_open_cells[cell_key(row.location.x, row.location.y, open_cell)].push_back({row.location, row.id, row.reported_at, row.category});
+}
+
+void IncidentIndex::remove_open_locked(const IncidentRow& row) {
+    if (!core::is_open(row.status)) return;
+    auto it = m_open_cells.find(cell_key(row.location.x, row.location.y, open_cell));
+    if (it == m_open_cells.end()) return;
+    auto& v = it->second;
+    const auto e = std::find_if(v.begin(), v.end(), [&](const OpenEntry& o) { return o.id == row.id; });
+    if (e != v.end()) {
+        *e = v.back();
+        v.pop_back();
+    }
+    if (v.empty()) m_open_cells.erase(it);
 }
 
 void IncidentIndex::insert_locked(IncidentRow row) {
     const auto pos = static_cast<std::uint32_t>(m_rows.size());
     m_cells[cell_key(row.location.x, row.location.y)].push_back({row.location, pos});
+    add_open_locked(row);
     m_position[row.id] = pos;
     m_rows.push_back(std::move(row));
 }
@@ -85,6 +110,7 @@ void IncidentIndex::load(core::Store& store) {
     m_rows.clear();
     m_position.clear();
     m_cells.clear();
+    m_open_cells.clear();
     // Room to grow: moving a million rows to a larger array (or rehashing a million ids) blocks
     // every reader for a long moment, so the first new reports after the start must not force it.
     m_rows.reserve(rows.size() + rows.size() / 4 + 4096);
@@ -117,6 +143,7 @@ void IncidentIndex::upsert(const core::Incident& incident) {
                 if (e != v.end() && e->pos == p) ++e->pos;
             }
             const spatial::Point location = row.location;
+            add_open_locked(row);
             m_position[row.id] = at;
             m_rows.insert(m_rows.begin() + at, std::move(row));
             auto& v = m_cells[cell_key(location.x, location.y)];
@@ -134,6 +161,11 @@ void IncidentIndex::upsert(const core::Incident& incident) {
             if (at != v.end() && at->pos == pos) v.erase(at);
             auto& n = m_cells[cell_key(row.location.x, row.location.y)];
             n.insert(std::lower_bound(n.begin(), n.end(), pos, by_pos), CellEntry{row.location, pos});
+        }
+        if (core::is_open(old.status) != core::is_open(row.status) || !(old.location == row.location) ||
+            old.category != row.category || old.reported_at != row.reported_at) {
+            remove_open_locked(old);
+            add_open_locked(row);
         }
         old = std::move(row);
     }
@@ -156,14 +188,11 @@ bool IncidentIndex::matches(const IncidentRow& r, const Query& q) const {
 
 template <typename F>
 void IncidentIndex::visit_box_locked(const spatial::Box& box, F&& fn) const {
-    const auto x0 = static_cast<std::int64_t>(std::floor((box.minx + 180.0) / cell));
-    const auto x1 = static_cast<std::int64_t>(std::floor((box.maxx + 180.0) / cell));
-    const auto y0 = static_cast<std::int64_t>(std::floor((box.miny + 90.0) / cell));
-    const auto y1 = static_cast<std::int64_t>(std::floor((box.maxy + 90.0) / cell));
-    for (auto cx = x0; cx <= x1; ++cx) {
-        for (auto cy = y0; cy <= y1; ++cy) {
-            const auto key = (static_cast<std::uint64_t>(cx) << 32) | static_cast<std::uint64_t>(cy & 0xffffffff);
-            auto it = m_cells.find(key);
+    const auto x1 = cell_column(box.maxx, cell);
+    const auto y1 = cell_row(box.maxy, cell);
+    for (auto cx = cell_column(box.minx, cell); cx <= x1; ++cx) {
+        for (auto cy = cell_row(box.miny, cell); cy <= y1; ++cy) {
+            auto it = m_cells.find(key_of(cx, cy));
             if (it == m_cells.end()) continue;
             for (const CellEntry& e : it->second)
                 if (box.contains(e.location)) fn(e.pos);
@@ -259,12 +288,19 @@ std::vector<core::IncidentId> IncidentIndex::open_near(const std::string& catego
     std::vector<std::pair<double, core::IncidentId>> near;
     {
         std::shared_lock lock(m_mutex);
-        visit_box_locked(box, [&](std::uint32_t pos) {
-            const IncidentRow& r = m_rows[pos];
-            if (r.category != category || r.reported_at < since || !core::is_open(r.status)) return;
-            const double d = spatial::distance_m(p, r.location);
-            if (d <= radius_m) near.emplace_back(d, r.id);
-        });
+        const auto x1 = cell_column(box.maxx, open_cell);
+        const auto y1 = cell_row(box.maxy, open_cell);
+        for (auto cx = cell_column(box.minx, open_cell); cx <= x1; ++cx) {
+            for (auto cy = cell_row(box.miny, open_cell); cy <= y1; ++cy) {
+                const auto it = m_open_cells.find(key_of(cx, cy));
+                if (it == m_open_cells.end()) continue;
+                for (const OpenEntry& e : it->second) {
+                    if (!box.contains(e.location) || e.reported_at < since || e.category != category) continue;
+                    const double d = spatial::distance_m(p, e.location);
+                    if (d <= radius_m) near.emplace_back(d, e.id);
+                }
+            }
+        }
     }
     std::sort(near.begin(), near.end());
     std::vector<core::IncidentId> out;

@@ -101,13 +101,28 @@ public:
 
 private:
     static constexpr double cell = 0.005;  // degrees (~500 m)
+    /// Open incidents by smaller cells, for duplicate checks at intake: a check looks ~50 m
+    /// around a report, and a cell of a town centre holds thousands of incidents, nearly all closed.
+    static constexpr double open_cell = 0.001;  // degrees (~100 m)
+    /// What a duplicate check asks of a case, so that it reads no row.
+    struct OpenEntry {
+        spatial::Point location;
+        core::IncidentId id = 0;
+        core::Timestamp reported_at = 0;
+        std::string category;
+    };
     /// A row in a cell, with its location: boxes are tested against the cell's own compact array
     /// rather than against the rows (one cache miss per row).
     struct CellEntry {
         spatial::Point location;
         std::uint32_t pos = 0;
     };
-    [[nodiscard]] static std::uint64_t cell_key(double lon, double lat);
+    [[nodiscard]] static std::int64_t cell_column(double lon, double size);
+    [[nodiscard]] static std::int64_t cell_row(double lat, double size);
+    [[nodiscard]] static std::uint64_t key_of(std::int64_t column, std::int64_t row);
+    [[nodiscard]] static std::uint64_t cell_key(double lon, double lat, double size = cell);
+    void add_open_locked(const IncidentRow& row);
+    void remove_open_locked(const IncidentRow& row);
     [[nodiscard]] bool matches(const IncidentRow& r, const Query& q) const;
     void insert_locked(IncidentRow row);
     /// Calls fn(pos) for every row inside `box`, cell by cell (not in id order).
@@ -118,6 +133,7 @@ private:
     std::vector<IncidentRow, HugePageAllocator<IncidentRow>> m_rows;
     std::unordered_map<core::IncidentId, std::uint32_t> m_position;
     std::unordered_map<std::uint64_t, std::vector<CellEntry>> m_cells;  // each in position order
+    std::unordered_map<std::uint64_t, std::vector<OpenEntry>> m_open_cells;  // by id, not position: rows move
     std::atomic<std::uint64_t> m_version{1};
 };
 

@@ -115,23 +115,45 @@ TEST(IncidentIndex, DuplicateCandidatesAgreeWithTheStore) {
         ASSERT_TRUE(stored.created);
         index.upsert(stored.incident);
     }
-    int found = 0;
-    for (const spatial::Point p : {centre, spatial::Point{centre.x + 0.0004, centre.y - 0.0002}, spatial::Point{centre.x - 0.0011, centre.y}}) {
-        for (const std::string category : {"0101", "0203", "9999"}) {
-            const auto from_store = store->open_incidents_near(category, p, 50.0, since);
-            EXPECT_EQ(index.open_near(category, p, 50.0, since), from_store) << category;
-            for (const auto id : from_store) {
-                const auto i = store->incident(id);
-                ASSERT_TRUE(i);
-                EXPECT_LE(spatial::distance_m(p, i->location), 50.0);
-                EXPECT_TRUE(core::is_open(i->status));
-                EXPECT_GE(i->reported_at, since);
-                EXPECT_EQ(i->category, category);
+    const auto compare = [&](const char* when) {
+        int found = 0;
+        for (const spatial::Point p : {centre, spatial::Point{centre.x + 0.0004, centre.y - 0.0002}, spatial::Point{centre.x - 0.0011, centre.y}}) {
+            for (const std::string category : {"0101", "0203", "9999"}) {
+                const auto from_store = store->open_incidents_near(category, p, 50.0, since);
+                EXPECT_EQ(index.open_near(category, p, 50.0, since), from_store) << category << ", " << when;
+                for (const auto id : from_store) {
+                    const auto i = store->incident(id);
+                    ASSERT_TRUE(i);
+                    EXPECT_LE(spatial::distance_m(p, i->location), 50.0);
+                    EXPECT_TRUE(core::is_open(i->status));
+                    EXPECT_GE(i->reported_at, since);
+                    EXPECT_EQ(i->category, category);
+                }
+                found += static_cast<int>(from_store.size());
             }
-            found += static_cast<int>(from_store.size());
         }
+        EXPECT_GT(found, 20) << "the fixture must put candidates within reach, " << when;
+    };
+    compare("as reported");
+    // Cases close, reopen, move and change category: the index follows every change (it keeps
+    // open cases apart).
+    for (core::IncidentId id = 1; id <= 400; id += 3) {
+        const auto changed = store->transition(id, [&](const core::Incident& current) {
+            core::Change c;
+            c.incident = current;
+            c.incident.status = core::is_open(current.status) ? core::Status::closed : core::Status::dispatched;
+            if (id % 2 == 0) c.incident.location = {current.location.x + 0.0003, current.location.y};
+            if (id % 5 == 0) c.incident.category = current.category == "0101" ? "0203" : "0101";
+            c.event.at = now;
+            c.event.role = core::Role::admin;
+            c.event.action = "test";
+            c.event.from = current.status;
+            c.event.to = c.incident.status;
+            return c;
+        });
+        index.upsert(changed.incident);
     }
-    EXPECT_GT(found, 20) << "the fixture must put candidates within reach";
+    compare("after closing, reopening and moving cases");
 }
 
 }  // namespace
