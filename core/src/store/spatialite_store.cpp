@@ -477,6 +477,7 @@ private:
                 if (!open || !carry.empty()) break;
                 // Commit when due (or once the transaction is large); until then, take in what arrives.
                 std::unique_lock lock(m_mutex);
+                m_holding = true;
                 while (!m_stop && !commit_due() && m_queue.empty()) {
                     if (const auto due = commit_due_at()) {
                         m_wake.wait_until(lock, *due);
@@ -484,6 +485,7 @@ private:
                         m_wake.wait(lock);
                     }
                 }
+                m_holding = false;
                 if (m_stop || commit_due() || tx.size() >= m_max_batch) break;
             }
             if (!open) {
@@ -700,6 +702,7 @@ private:
     void sync_loop() {
         while (true) {
             Batch batch;
+            bool holding = false;  // the writer holds a transaction open, waiting to commit it
             {
                 std::unique_lock lock(m_mutex);
                 m_sync_wake.wait(lock, [&] { return m_sync_stop || !m_to_sync.empty(); });
@@ -707,8 +710,9 @@ private:
                 batch.swap(m_to_sync);
                 m_sync_ends_at = (Clock::now() + m_sync_time).time_since_epoch().count();
                 m_sync_queued = false;
+                holding = m_holding;
             }
-            m_wake.notify_one();  // the writer may now plan its next commit by this sync's end
+            if (holding) m_wake.notify_one();  // it may now plan its commit by this sync's end
             const auto sync_start = Clock::now();
             std::string failure;
             try {
@@ -728,13 +732,14 @@ private:
             {
                 std::lock_guard lock(m_mutex);
                 more = !m_to_sync.empty();
+                holding = m_holding;
                 if (!more) m_sync_busy = false;
                 if (!failure.empty() && !m_failed) {
                     m_failed = true;
                     m_failure = failure;
                 }
             }
-            m_wake.notify_one();  // the writer may commit now
+            if (holding) m_wake.notify_one();  // it may commit now
             // Waking a dozen callers takes a while; with a commit waiting, the disk should not.
             if (more) {
                 {
@@ -805,6 +810,7 @@ private:
     std::deque<Batch> m_answers;
     bool m_answer_stop = false;
     std::atomic<bool> m_sync_queued{false};  // a commit waits for the syncer
+    bool m_holding = false;  // with m_mutex: the writer waits to commit its open transaction
     std::atomic<Clock::rep> m_sync_ends_at{0};  // when the running sync is expected to end
     Clock::duration m_sync_time{std::chrono::microseconds(500)};    // the syncer's; recent average
     Clock::duration m_commit_time{std::chrono::microseconds(200)};  // the writer's; recent average
