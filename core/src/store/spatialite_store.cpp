@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <bit>
+#include <chrono>
 #include <cstring>
 #include <cmath>
 #include <condition_variable>
@@ -337,6 +337,15 @@ std::string where_of(const IncidentQuery& q, std::vector<Param>& params) {
 // per batch. A caller is answered only after the WAL holding its write is on disk; checkpoints (in
 // NORMAL mode) sync the WAL before they copy it, so nothing unsynced ever reaches the database file.
 
+// A thread with a name, so that `top -H`, perf and gdb tell the store's stages apart.
+template <class F>
+std::thread named_thread(const char* name, F body) {
+    return std::thread([name, body = std::move(body)] {
+        pthread_setname_np(pthread_self(), name);
+        body();
+    });
+}
+
 class Writer {
     using Clock = std::chrono::steady_clock;
 
@@ -351,23 +360,10 @@ public:
                 return SQLITE_OK;
             },
             this);
-        // Named, so that `top -H`, perf and gdb tell the store's stages apart.
-        m_syncer = std::thread([this] {
-            pthread_setname_np(pthread_self(), "store-sync");
-            sync_loop();
-        });
-        m_answerer = std::thread([this] {
-            pthread_setname_np(pthread_self(), "store-answer");
-            answer_loop();
-        });
-        m_checkpointer = std::thread([this] {
-            pthread_setname_np(pthread_self(), "store-ckpt");
-            checkpoint_loop();
-        });
-        m_thread = std::thread([this] {
-            pthread_setname_np(pthread_self(), "store-write");
-            run();
-        });
+        m_syncer = named_thread("store-sync", [this] { sync_loop(); });
+        m_answerer = named_thread("store-answer", [this] { answer_loop(); });
+        m_checkpointer = named_thread("store-ckpt", [this] { checkpoint_loop(); });
+        m_thread = named_thread("store-write", [this] { run(); });
     }
 
     ~Writer() {
