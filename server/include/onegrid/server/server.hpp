@@ -18,7 +18,7 @@ namespace onegrid::server {
 struct ServerOptions {
     std::string address = "127.0.0.1";
     unsigned short port = 8080;  ///< 0: an ephemeral port (see HttpServer::port())
-    unsigned io_threads = 2;
+    unsigned io_threads = 2;  ///< network threads, each with its own event loop; connections go round them
     unsigned worker_threads = 64;  ///< for handlers that may wait on durable writes
     std::size_t max_body_bytes = 32u << 20;
     std::size_t max_header_bytes = 16u << 10;
