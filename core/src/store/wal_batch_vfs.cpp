@@ -1,5 +1,7 @@
 #include "store/wal_batch_vfs.hpp"
 
+#include "store/page_cache.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -243,6 +245,7 @@ const char* wal_batch_vfs_name() {
     static std::once_flag once;
     static sqlite3_vfs vfs;
     std::call_once(once, [] {
+        install_page_cache();  // before the VFS lookup initialises SQLite
         sqlite3_vfs* under = real_vfs();
         vfs = *under;
         vfs.zName = "onegrid-wal-batch";
