@@ -1528,15 +1528,15 @@ public:
                                                 Timestamp since) override {
         const double dlat = radius_m / 110574.0 * 1.01;
         const double dlon = radius_m / (111320.0 * std::max(0.05, std::cos(p.y * M_PI / 180.0))) * 1.01;
-        // A covering index by category and latitude answers it alone: the cases of one category
-        // in a band a hundred metres high lie together in it, so the check reads a few index pages
-        // instead of the R*Tree and a table row for every case nearby, whatever its category or age.
+        // The spatial index finds the cases in the square around the point; the float bounds it
+        // stores are rounded outwards and the square has a margin, and the exact distance follows.
         std::vector<std::pair<double, IncidentId>> near;
         auto db = m_reads.acquire();
         auto s = db->prepare(
-            "SELECT id, lon, lat FROM incidents INDEXED BY incidents_nearby WHERE category = ? AND lat BETWEEN ? AND ? "
-            "AND lon BETWEEN ? AND ? AND reported_at >= ? AND status NOT IN ('voided','closed','rated')");
-        s.bind(1, category).bind(2, p.y - dlat).bind(3, p.y + dlat).bind(4, p.x - dlon).bind(5, p.x + dlon).bind(6, since);
+            "SELECT id, lon, lat FROM incidents WHERE id IN (SELECT pkid FROM idx_incidents_geom WHERE xmin <= ? AND "
+            "xmax >= ? AND ymin <= ? AND ymax >= ?) AND category = ? AND reported_at >= ? "
+            "AND status NOT IN ('voided','closed','rated')");
+        s.bind(1, p.x + dlon).bind(2, p.x - dlon).bind(3, p.y + dlat).bind(4, p.y - dlat).bind(5, category).bind(6, since);
         while (s.step()) {
             const double d = spatial::distance_m(p, {s.real(1), s.real(2)});
             if (d <= radius_m) near.emplace_back(d, s.int64(0));
