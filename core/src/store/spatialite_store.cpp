@@ -351,7 +351,9 @@ class Writer {
 
 public:
     Writer(std::unique_ptr<Db> db, std::string db_path, std::size_t max_batch, std::atomic<std::uint64_t>& data_version)
-        : m_db(std::move(db)), m_db_path(db_path), m_wal_path(db_path + "-wal"), m_max_batch(max_batch),
+        : m_db(std::move(db)), m_db_path(db_path), m_wal_path(db_path + "-wal"),
+          m_checkpoint_frames(static_cast<int>(checkpoint_bytes / m_db->scalar("PRAGMA page_size").value_or(4096))),
+          m_max_batch(max_batch),
           m_data_version(data_version) {
         sqlite3_wal_hook(
             m_db->raw(),
@@ -541,7 +543,7 @@ private:
             m_wal_frames = 0;
             return;
         }
-        if (m_wal_frames >= checkpoint_frames && !m_ckpt_requested.exchange(true)) m_ckpt_wake.notify_one();
+        if (m_wal_frames >= m_checkpoint_frames && !m_ckpt_requested.exchange(true)) m_ckpt_wake.notify_one();
     }
 
     void checkpoint_loop() {
@@ -778,18 +780,19 @@ private:
         if (detail::wal_batch_failed(m_db_path)) throw store_error("writing the WAL file failed (disk full or I/O error)");
     }
 
-    // 256 MB of 4 KB pages. A checkpoint copies every page the WAL holds into the database file
-    // and flushes it, which slows the syncer's WAL syncs while it lasts; a busy store rewrites the
-    // same index pages again and again, so a longer WAL copies hardly more pages per checkpoint,
-    // and checkpoints come four times less often than with 64 MB (durable intake: ~12,000/s
-    // instead of ~10,000/s with 32 callers).
-    static constexpr int checkpoint_frames = 65536;
+    // A checkpoint comes once the WAL holds 256 MB of pages. It copies every page the WAL holds
+    // into the database file and flushes it, which slows the syncer's WAL syncs while it lasts; a
+    // busy store rewrites the same index pages again and again, so a longer WAL copies hardly
+    // more pages per checkpoint, and checkpoints come four times less often than with 64 MB
+    // (durable intake: ~12,000/s instead of ~10,000/s with 32 callers).
+    static constexpr std::int64_t checkpoint_bytes = 256LL << 20;
     static constexpr int catch_up_frames = 512;     // what the writer copies itself, at most (usually)
     static constexpr int max_checkpoint_passes = 16;
 
     std::unique_ptr<Db> m_db;
     std::string m_db_path;
     std::string m_wal_path;
+    int m_checkpoint_frames;
     std::size_t m_max_batch;
     std::atomic<std::uint64_t>& m_data_version;
     std::mutex m_mutex;
@@ -882,6 +885,7 @@ private:
 // ---- the store ---------------------------------------------------------------------------------
 
 constexpr double crosswalk_threshold = 0.95;
+constexpr int new_database_page_size = 2048;
 
 class SpatialiteStore final : public Store {
 public:
@@ -903,6 +907,12 @@ public:
         auto db = std::make_unique<Db>(o.path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                        detail::wal_batch_vfs_name());
         db->load_spatialite();
+        // A new database gets 2 KB pages (an existing one keeps its own). An intake changes a page
+        // at a random place in each of several indexes and the R*Tree; the WAL takes whole pages,
+        // so smaller ones nearly halve the bytes each commit writes and syncs (commits ~88 µs
+        // instead of ~130 µs, durable intake with 32 callers a few percent faster; bbox queries
+        // measured the same).
+        if (version == 0) db->exec("PRAGMA page_size = " + std::to_string(new_database_page_size));
         db->exec("PRAGMA journal_mode = WAL");
         // NORMAL: commits write the WAL without waiting for the disk; the writer's sync stage
         // fdatasyncs the WAL before any caller is answered (see Writer), so an acknowledged write
