@@ -1,6 +1,6 @@
 #include "store/sqlite.hpp"
 
-#include "store/page_cache.hpp"
+#include "store/sqlite_setup.hpp"
 
 #include <spatialite.h>
 
@@ -77,7 +77,7 @@ std::string_view Stmt::text_view(int col) const {
 }
 
 Db::Db(const std::string& path, int flags, const char* vfs) {
-    install_page_cache();
+    configure_sqlite();
     const int rc = sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
         std::string msg = m_db != nullptr ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);

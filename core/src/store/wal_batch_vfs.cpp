@@ -1,6 +1,6 @@
 #include "store/wal_batch_vfs.hpp"
 
-#include "store/page_cache.hpp"
+#include "store/sqlite_setup.hpp"
 
 #include <sqlite3.h>
 
@@ -245,7 +245,7 @@ const char* wal_batch_vfs_name() {
     static std::once_flag once;
     static sqlite3_vfs vfs;
     std::call_once(once, [] {
-        install_page_cache();  // before the VFS lookup initialises SQLite
+        configure_sqlite();  // before the VFS lookup initialises SQLite
         sqlite3_vfs* under = real_vfs();
         vfs = *under;
         vfs.zName = "onegrid-wal-batch";
