@@ -920,10 +920,12 @@ public:
         db->exec("PRAGMA synchronous = NORMAL");
         db->exec("PRAGMA foreign_keys = ON");
         // Savepoint journals stay in memory (each write in a batch has its own savepoint), and
-        // the writer keeps the hot pages of a large database cached.
+        // the writer keeps the hot pages of a large database in its own cache, without a memory
+        // map: through a map SQLite keeps no clean page cached and looks every page it touches up
+        // in the WAL index again, ~8% of the writer's CPU per intake.
         db->exec("PRAGMA temp_store = MEMORY");
         db->exec("PRAGMA cache_size = -131072");
-        db->exec("PRAGMA mmap_size = 17179869184");
+        db->exec("PRAGMA mmap_size = 0");
         db->exec("PRAGMA wal_autocheckpoint = 0");  // the writer checkpoints between batches
         // Above the WAL's size in a checkpoint cycle (~256 MB and what arrives meanwhile), so that
         // a restart of the WAL reuses the file instead of truncating it (a truncation can take
