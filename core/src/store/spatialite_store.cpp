@@ -919,10 +919,11 @@ public:
         // survives a power cut. Checkpoints sync the WAL before copying it in this mode.
         db->exec("PRAGMA synchronous = NORMAL");
         db->exec("PRAGMA foreign_keys = ON");
-        // Savepoint journals stay in memory (each write in a batch has its own savepoint), and
-        // the writer keeps the hot pages of a large database in its own cache, without a memory
-        // map: through a map SQLite keeps no clean page cached and looks every page it touches up
-        // in the WAL index again, ~8% of the writer's CPU per intake.
+        // Savepoint journals stay in memory (after a failed write, the others of its batch run
+        // again each in its own savepoint). The writer keeps the hot pages of a large database in
+        // its own cache, without a memory map: through a map SQLite keeps no clean page cached
+        // and looks every page it touches up in the WAL index again, ~8% of the writer's CPU per
+        // intake.
         db->exec("PRAGMA temp_store = MEMORY");
         db->exec("PRAGMA cache_size = -131072");
         db->exec("PRAGMA mmap_size = 0");
