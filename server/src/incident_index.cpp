@@ -63,13 +63,30 @@ IncidentRow IncidentIndex::row_of(const core::Incident& i) {
     return r;
 }
 
-std::int64_t IncidentIndex::cell_column(double lon, double size) { return static_cast<std::int64_t>(std::floor((lon + 180.0) / size)); }
+namespace {
 
-std::int64_t IncidentIndex::cell_row(double lat, double size) { return static_cast<std::int64_t>(std::floor((lat + 90.0) / size)); }
+std::int64_t cell_column(double lon, double size) { return static_cast<std::int64_t>(std::floor((lon + 180.0) / size)); }
 
-std::uint64_t IncidentIndex::key_of(std::int64_t column, std::int64_t row) {
+std::int64_t cell_row(double lat, double size) { return static_cast<std::int64_t>(std::floor((lat + 90.0) / size)); }
+
+std::uint64_t key_of(std::int64_t column, std::int64_t row) {
     return (static_cast<std::uint64_t>(column) << 32) | static_cast<std::uint64_t>(row & 0xffffffff);
 }
+
+/// Calls fn(entries) for each cell of `cells` (cells of `size` degrees, by key_of) that `box` touches.
+template <typename Map, typename F>
+void for_each_cell(const Map& cells, const spatial::Box& box, double size, F&& fn) {
+    const auto x1 = cell_column(box.maxx, size);
+    const auto y1 = cell_row(box.maxy, size);
+    for (auto cx = cell_column(box.minx, size); cx <= x1; ++cx) {
+        for (auto cy = cell_row(box.miny, size); cy <= y1; ++cy) {
+            const auto it = cells.find(key_of(cx, cy));
+            if (it != cells.end()) fn(it->second);
+        }
+    }
+}
+
+}  // namespace
 
 std::uint64_t IncidentIndex::cell_key(double lon, double lat, double size) {
     return key_of(cell_column(lon, size), cell_row(lat, size));
@@ -188,16 +205,10 @@ bool IncidentIndex::matches(const IncidentRow& r, const Query& q) const {
 
 template <typename F>
 void IncidentIndex::visit_box_locked(const spatial::Box& box, F&& fn) const {
-    const auto x1 = cell_column(box.maxx, cell);
-    const auto y1 = cell_row(box.maxy, cell);
-    for (auto cx = cell_column(box.minx, cell); cx <= x1; ++cx) {
-        for (auto cy = cell_row(box.miny, cell); cy <= y1; ++cy) {
-            auto it = m_cells.find(key_of(cx, cy));
-            if (it == m_cells.end()) continue;
-            for (const CellEntry& e : it->second)
-                if (box.contains(e.location)) fn(e.pos);
-        }
-    }
+    for_each_cell(m_cells, box, cell, [&](const std::vector<CellEntry>& entries) {
+        for (const CellEntry& e : entries)
+            if (box.contains(e.location)) fn(e.pos);
+    });
 }
 
 IncidentIndex::Result IncidentIndex::query(const Query& q) const {
@@ -288,19 +299,13 @@ std::vector<core::IncidentId> IncidentIndex::open_near(const std::string& catego
     std::vector<std::pair<double, core::IncidentId>> near;
     {
         std::shared_lock lock(m_mutex);
-        const auto x1 = cell_column(box.maxx, open_cell);
-        const auto y1 = cell_row(box.maxy, open_cell);
-        for (auto cx = cell_column(box.minx, open_cell); cx <= x1; ++cx) {
-            for (auto cy = cell_row(box.miny, open_cell); cy <= y1; ++cy) {
-                const auto it = m_open_cells.find(key_of(cx, cy));
-                if (it == m_open_cells.end()) continue;
-                for (const OpenEntry& e : it->second) {
-                    if (!box.contains(e.location) || e.reported_at < since || e.category != category) continue;
-                    const double d = spatial::distance_m(p, e.location);
-                    if (d <= radius_m) near.emplace_back(d, e.id);
-                }
+        for_each_cell(m_open_cells, box, open_cell, [&](const std::vector<OpenEntry>& entries) {
+            for (const OpenEntry& e : entries) {
+                if (!box.contains(e.location) || e.reported_at < since || e.category != category) continue;
+                const double d = spatial::distance_m(p, e.location);
+                if (d <= radius_m) near.emplace_back(d, e.id);
             }
-        }
+        });
     }
     std::sort(near.begin(), near.end());
     std::vector<core::IncidentId> out;

@@ -117,9 +117,6 @@ private:
         spatial::Point location;
         std::uint32_t pos = 0;
     };
-    [[nodiscard]] static std::int64_t cell_column(double lon, double size);
-    [[nodiscard]] static std::int64_t cell_row(double lat, double size);
-    [[nodiscard]] static std::uint64_t key_of(std::int64_t column, std::int64_t row);
     [[nodiscard]] static std::uint64_t cell_key(double lon, double lat, double size = cell);
     void add_open_locked(const IncidentRow& row);
     void remove_open_locked(const IncidentRow& row);
