@@ -11,6 +11,15 @@ pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
 find_package(Boost 1.74 REQUIRED COMPONENTS program_options)
 find_package(ZLIB REQUIRED)
+# The programs' allocator: tcmalloc (gperftools) when ONEGRID_TCMALLOC is on. The store's writer
+# thread allocates and frees on every write, and callers' requests are freed on other threads;
+# glibc's malloc took ~12% of the writer's CPU per durable intake that tcmalloc does not
+# (benchmarks/README.md). Sanitizer builds keep the sanitizer's own allocator.
+add_library(onegrid_allocator INTERFACE)
+if(ONEGRID_TCMALLOC)
+  pkg_check_modules(TCMALLOC REQUIRED IMPORTED_TARGET libtcmalloc_minimal)
+  target_link_libraries(onegrid_allocator INTERFACE PkgConfig::TCMALLOC)
+endif()
 # protozero (MVT encoding) is header-only.
 find_path(PROTOZERO_INCLUDE_DIR protozero/pbf_writer.hpp REQUIRED)
 add_library(protozero::protozero INTERFACE IMPORTED)

@@ -6,7 +6,7 @@ include(GoogleTest)
 function(onegrid_add_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock onegrid_warnings)
+  target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock onegrid_warnings onegrid_allocator)
   target_compile_definitions(${name} PRIVATE
     ONEGRID_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     ONEGRID_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"

@@ -14,7 +14,7 @@ base=(build-essential cmake ninja-build ccache pkg-config git python3
       libgdal-dev gdal-bin libgeos-dev libproj-dev proj-bin proj-data
       libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite
       libboost-dev libboost-program-options-dev libprotozero-dev nlohmann-json3-dev zlib1g-dev
-      libsodium-dev libmagic-dev libexif-dev libxlsxwriter-dev
+      libsodium-dev libmagic-dev libexif-dev libxlsxwriter-dev libgoogle-perftools-dev
       libgtest-dev libgmock-dev libbenchmark-dev)
 postgres=(postgresql-15 postgresql-15-postgis-3 postgresql-client-15)
 browser=(chromium nodejs npm)
