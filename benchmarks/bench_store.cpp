@@ -10,10 +10,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -98,6 +101,14 @@ std::unique_ptr<Store> fresh_store(const std::string& name) {
     return open_spatialite_store(o);
 }
 
+void report_intake(benchmark::State& state, Store& store, std::int64_t total, double secs) {
+    state.SetIterationTime(secs);
+    const auto st = store.stats();
+    state.counters["writer_us_per_item"] = busiest_thread_cpu_seconds() * 1e6 / static_cast<double>(total);
+    state.counters["commits"] = static_cast<double>(st.commits);
+    state.counters["per_commit"] = static_cast<double>(total) / static_cast<double>(std::max<std::uint64_t>(1, st.commits));
+}
+
 // `callers` threads each ingest until `total` incidents are acknowledged; the wall time is reported.
 void durable_intake(benchmark::State& state, int callers) {
     const auto total = static_cast<std::int64_t>(state.range(0));
@@ -113,12 +124,72 @@ void durable_intake(benchmark::State& state, int callers) {
             });
         }
         for (auto& t : threads) t.join();
+        report_intake(state, *store, total, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    state.SetItemsProcessed(state.iterations() * total);
+}
+
+// `callers` callers served by `threads` client threads, the way pgbench -c 32 -j 2 (the peer) and
+// the server's I/O threads serve theirs: each caller has one intake outstanding and sends its next
+// only once the last one is acknowledged, and a client thread sleeps only while none of its
+// callers has an answer.
+void durable_intake_multiplexed(benchmark::State& state, int callers, int threads) {
+    const auto total = static_cast<std::int64_t>(state.range(0));
+    struct Client {
+        std::mutex m;
+        std::condition_variable cv;
+        std::vector<int> answered;  // callers whose last intake was acknowledged
+        std::exception_ptr error;
+    };
+    for (auto _ : state) {
+        auto store = fresh_store("intake.db");
+        std::atomic<std::int64_t> next{0};
+        std::vector<Client> clients(static_cast<std::size_t>(threads));
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) {
+            pool.emplace_back([&, t] {
+                Client& me = clients[static_cast<std::size_t>(t)];
+                data::Random rng(static_cast<std::uint64_t>(t) + 1);
+                std::vector<int> ready;
+                for (int c = t; c < callers; c += threads) ready.push_back(c);
+                std::size_t outstanding = 0;
+                while (true) {
+                    for (const int c : ready) {
+                        const std::int64_t n = next.fetch_add(1);
+                        if (n >= total) continue;  // this caller is done
+                        ++outstanding;
+                        store->intake_async(report(n, rng, "r"), [&me, c](std::optional<IntakeResult>, std::exception_ptr e) {
+                            {
+                                std::lock_guard lock(me.m);
+                                if (e && !me.error) me.error = e;
+                                me.answered.push_back(c);
+                            }
+                            me.cv.notify_one();
+                        });
+                    }
+                    ready.clear();
+                    if (outstanding == 0) return;
+                    std::unique_lock lock(me.m);
+                    me.cv.wait(lock, [&] { return !me.answered.empty(); });
+                    ready.swap(me.answered);
+                    outstanding -= ready.size();
+                    if (me.error) return;
+                }
+            });
+        }
+        for (auto& t : pool) t.join();
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        state.SetIterationTime(secs);
-        const auto st = store->stats();
-        state.counters["writer_us_per_item"] = busiest_thread_cpu_seconds() * 1e6 / static_cast<double>(total);
-        state.counters["commits"] = static_cast<double>(st.commits);
-        state.counters["per_commit"] = static_cast<double>(total) / static_cast<double>(std::max<std::uint64_t>(1, st.commits));
+        for (auto& c : clients) {
+            if (!c.error) continue;
+            try {
+                std::rethrow_exception(c.error);
+            } catch (const std::exception& e) {
+                state.SkipWithError(e.what());
+            }
+            break;
+        }
+        report_intake(state, *store, total, secs);
     }
     state.SetItemsProcessed(state.iterations() * total);
 }
@@ -130,6 +201,9 @@ BENCHMARK(BM_Intake_Durable_1Caller)->Arg(5000)->UseManualTime()->Unit(benchmark
 
 static void BM_Intake_Durable_32Callers(benchmark::State& state) { durable_intake(state, 32); }
 BENCHMARK(BM_Intake_Durable_32Callers)->Arg(100000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
+static void BM_Intake_Durable_32Callers_2ClientThreads(benchmark::State& state) { durable_intake_multiplexed(state, 32, 2); }
+BENCHMARK(BM_Intake_Durable_32Callers_2ClientThreads)->Arg(100000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 
 namespace {
 
