@@ -81,15 +81,19 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 b = {x["name"].split("/")[0]: x for x in d["benchmarks"]}
 og32 = b["BM_Intake_Durable_32Callers"]["items_per_second"]
+og32m = b["BM_Intake_Durable_32Callers_2ClientThreads"]["items_per_second"]
 og1 = b["BM_Intake_Durable_1Caller"]["items_per_second"]
 ogq = b["BM_BboxQuery_1000of1M"]["real_time"]  # ms
 returned = b["BM_BboxQuery_1000of1M"]["returned_avg"]
 pg32, pg1, pgq, rows = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 print(f"{'workload':52} {'OneGrid':>12} {'PostgreSQL':>12} {'ratio':>7}")
 print(f"{'durable intake, 32 callers (acknowledged/s)':52} {og32:12.0f} {pg32:12.0f} {og32/pg32:6.1f}x")
+print(f"{'  the same, 32 callers on 2 client threads':52} {og32m:12.0f} {pg32:12.0f} {og32m/pg32:6.1f}x")
 print(f"{'durable intake, 1 caller (acknowledged/s)':52} {og1:12.0f} {pg1:12.0f} {og1/pg1:6.1f}x")
 print(f"{'bbox query, ~1,000 of 1,000,000 (ms, lower is better)':52} {ogq:12.2f} {pgq:12.2f} {pgq/ogq:6.1f}x")
-print(f"  (OneGrid returned {returned:.0f} rows on average; PostGIS sample box: {rows} rows;")
+print(f"  (PostgreSQL's 32 clients run on 2 client threads, pgbench -c 32 -j 2; OneGrid's first 32-caller")
+print(f"   row has one thread per caller, its second 2 client threads with 16 callers each;")
+print(f"   OneGrid returned {returned:.0f} rows on average; PostGIS sample box: {rows} rows;")
 print(f"   OneGrid writes the incident, its business grids, first event and outbox message per intake,")
 print(f"   PostgreSQL one row)")
 PY
