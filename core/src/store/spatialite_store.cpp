@@ -185,6 +185,9 @@ const char* const incident_columns =
     "grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
     "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
     "reporter_id, reported_at, updated_at, closed_at, media, business, warn_at";
+const std::string select_incident_by_id = std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?";
+const std::string select_incident_by_request_id =
+    std::string("SELECT ") + incident_columns + " FROM incidents WHERE request_id = ?";
 
 Incident read_incident(const Stmt& s) {
     Incident i;
@@ -1368,7 +1371,7 @@ public:
     }
 
     static TransitionResult transition_in(Db& db, IncidentId id, const Decide& decide) {
-        auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
+        auto s = db.prepare(select_incident_by_id);
         s.bind(1, id);
         if (!s.step()) throw not_found_error("no incident " + std::to_string(id));
         const Incident current = read_incident(s);
@@ -1500,7 +1503,7 @@ public:
 
     std::optional<Incident> incident(IncidentId id) override {
         auto db = m_reads.acquire();
-        auto s = db->prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE id = ?");
+        auto s = db->prepare(select_incident_by_id);
         s.bind(1, id);
         if (!s.step()) return std::nullopt;
         return read_incident(s);
@@ -1508,7 +1511,7 @@ public:
 
     std::optional<Incident> incident_by_request(const std::string& request_id) override {
         auto db = m_reads.acquire();
-        auto s = db->prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE request_id = ?");
+        auto s = db->prepare(select_incident_by_request_id);
         s.bind(1, request_id);
         if (!s.step()) return std::nullopt;
         return read_incident(s);
@@ -1764,7 +1767,7 @@ private:
 
     static IntakeResult intake_one(Db& db, const NewIncident& n) {
         if (!n.incident.request_id.empty()) {
-            auto s = db.prepare(std::string("SELECT ") + incident_columns + " FROM incidents WHERE request_id = ?");
+            auto s = db.prepare(select_incident_by_request_id);
             s.bind(1, n.incident.request_id);
             if (s.step()) return {read_incident(s), false};
         }

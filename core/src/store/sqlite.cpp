@@ -110,13 +110,13 @@ void Db::exec(std::string_view sql) {
     }
 }
 
-Stmt Db::prepare(const std::string& sql) {
+Stmt Db::prepare(std::string_view sql) {
     auto it = m_cache.find(sql);
     if (it == m_cache.end()) {
         sqlite3_stmt* stmt = nullptr;
-        const int rc = sqlite3_prepare_v3(m_db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+        const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                           &stmt, nullptr);
-        if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "preparing " + sql.substr(0, 80));
+        if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "preparing " + std::string(sql.substr(0, 80)));
         it = m_cache.emplace(sql, stmt).first;
     }
     Stmt s(m_db, it->second);
@@ -124,7 +124,7 @@ Stmt Db::prepare(const std::string& sql) {
     return s;
 }
 
-std::optional<std::int64_t> Db::scalar(const std::string& sql) {
+std::optional<std::int64_t> Db::scalar(std::string_view sql) {
     Stmt s = prepare(sql);
     if (!s.step()) return std::nullopt;
     const auto v = s.opt_int64(0);

@@ -76,10 +76,11 @@ public:
 
     /// Executes one or more statements without results.
     void exec(std::string_view sql);
-    /// A cached prepared statement, reset and with bindings cleared.
-    Stmt prepare(const std::string& sql);
+    /// A cached prepared statement, reset and with bindings cleared. Looking one up allocates
+    /// nothing: the writer prepares several statements for every write.
+    Stmt prepare(std::string_view sql);
     /// A single integer result (the first column of the first row), or nullopt without rows.
-    std::optional<std::int64_t> scalar(const std::string& sql);
+    std::optional<std::int64_t> scalar(std::string_view sql);
     [[nodiscard]] sqlite3* raw() const { return m_db; }
     /// Loads SpatiaLite into this connection.
     void load_spatialite();
@@ -87,7 +88,11 @@ public:
 private:
     sqlite3* m_db = nullptr;
     void* m_spatialite = nullptr;
-    std::unordered_map<std::string, sqlite3_stmt*> m_cache;
+    struct SqlHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+    };
+    std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> m_cache;
 };
 
 /// Executes a statement inside a savepoint; rolls back to it when the body throws.
