@@ -174,7 +174,7 @@ void durable_intake_multiplexed(benchmark::State& state, int callers, int thread
                     me.cv.wait(lock, [&] { return !me.answered.empty(); });
                     ready.swap(me.answered);
                     outstanding -= ready.size();
-                    if (me.error) return;
+                    if (me.error) ready.clear();  // send nothing more; wait for what is outstanding
                 }
             });
         }
