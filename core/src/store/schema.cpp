@@ -227,34 +227,40 @@ int inspect_database(const std::string& path) {
             throw schema_error("'" + path + "' is not a OneGrid database (not a SQLite file); it was left untouched");
         }
     }
+    // Read what decides first; refuse after, so that every refusal names the file and says it
+    // was left untouched, including SQLite's own reports of a damaged file.
+    std::int64_t app = 0;
+    std::int64_t version = 0;
+    std::string check = "ok";
     try {
         Db db(path, SQLITE_OPEN_READONLY);
-        const auto app = db.scalar("PRAGMA application_id").value_or(0);
-        const auto version = db.scalar("PRAGMA user_version").value_or(0);
-        if (app != onegrid_application_id) {
-            throw schema_error("'" + path + "' is not a OneGrid database (application_id " + std::to_string(app) +
-                               "); it was left untouched");
-        }
-        if (version > latest_schema_version()) {
-            throw schema_error("'" + path + "' has schema version " + std::to_string(version) +
-                               ", newer than this OneGrid understands (" + std::to_string(latest_schema_version()) +
-                               "); upgrade OneGrid. The file was left untouched");
-        }
-        // A full structural check for files of ordinary size (seconds for very large ones, which
-        // get the schema check only; `onegrid check` runs the full one on demand).
-        db.scalar("SELECT count(*) FROM sqlite_master");
-        if (size < (std::uintmax_t{256} << 20)) {
-            auto check = db.prepare("PRAGMA quick_check(1)");
-            if (check.step() && check.text(0) != "ok") {
-                throw schema_error("'" + path + "' is corrupt: " + check.text(0) + "; it was left untouched");
+        app = db.scalar("PRAGMA application_id").value_or(0);
+        version = db.scalar("PRAGMA user_version").value_or(0);
+        if (app == onegrid_application_id && version <= latest_schema_version()) {
+            // A full structural check for files of ordinary size (seconds for very large ones,
+            // which get the schema check only; `onegrid check` runs the full one on demand).
+            db.scalar("SELECT count(*) FROM sqlite_master");
+            if (size < (std::uintmax_t{256} << 20)) {
+                auto quick = db.prepare("PRAGMA quick_check(1)");
+                if (quick.step()) check = quick.text(0);
             }
         }
-        return static_cast<int>(version);
-    } catch (const schema_error&) {
-        throw;
+    } catch (const schema_error& e) {  // SQLite found the file damaged or not a database
+        throw schema_error("'" + path + "' is corrupt (" + e.what() + "); it was left untouched");
     } catch (const store_error& e) {
         throw schema_error("'" + path + "' cannot be used: " + e.what() + "; it was left untouched");
     }
+    if (app != onegrid_application_id) {
+        throw schema_error("'" + path + "' is not a OneGrid database (application_id " + std::to_string(app) +
+                           "); it was left untouched");
+    }
+    if (version > latest_schema_version()) {
+        throw schema_error("'" + path + "' has schema version " + std::to_string(version) +
+                           ", newer than this OneGrid understands (" + std::to_string(latest_schema_version()) +
+                           "); upgrade OneGrid. The file was left untouched");
+    }
+    if (check != "ok") throw schema_error("'" + path + "' is corrupt: " + check + "; it was left untouched");
+    return static_cast<int>(version);
 }
 
 void migrate(Db& db, int from_version, int to_version) {
