@@ -915,9 +915,9 @@ public:
         // and in the grid index, and the WAL takes whole pages, so small pages mean fewer bytes
         // to write, sync and checkpoint. SQLite caps an R*Tree node at 51 entries (1,228 bytes),
         // so with 2 KB pages 40% of every node page written was empty; a 1 KB page holds a node
-        // of 39. A commit of ~15 intakes writes ~97 KB instead of ~153 KB;
-        // durable intake with 32 callers gained 3–26% (medians of four and five alternating
-        // pairs), and the bbox query over 1,000,000 incidents measured the same.
+        // of 39. A commit of ~15 intakes writes ~97 KB instead of ~153 KB; durable intake with 32
+        // callers gained 3–26% (medians of four and five alternating pairs), and the bbox query
+        // over 1,000,000 incidents measured the same.
         if (version == 0) db->exec("PRAGMA page_size = " + std::to_string(new_database_page_size));
         db->exec("PRAGMA journal_mode = WAL");
         // NORMAL: commits write the WAL without waiting for the disk; the writer's sync stage
