@@ -199,6 +199,18 @@ void durable_intake_multiplexed(benchmark::State& state, int callers, int thread
 static void BM_Intake_Durable_1Caller(benchmark::State& state) { durable_intake(state, 1); }
 BENCHMARK(BM_Intake_Durable_1Caller)->Arg(5000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// A few callers: between the quiet store, where the writer syncs a lone write itself, and the
+// busy one, where writes and syncs overlap.
+static void BM_Intake_Durable_FewCallers(benchmark::State& state) { durable_intake(state, static_cast<int>(state.range(1))); }
+BENCHMARK(BM_Intake_Durable_FewCallers)
+    ->ArgNames({"intakes", "callers"})
+    ->Args({10000, 2})
+    ->Args({10000, 4})
+    ->Args({20000, 8})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+
 static void BM_Intake_Durable_32Callers(benchmark::State& state) { durable_intake(state, 32); }
 BENCHMARK(BM_Intake_Durable_32Callers)->Arg(100000)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 

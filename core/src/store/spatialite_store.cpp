@@ -334,7 +334,8 @@ std::string where_of(const IncidentQuery& q, std::vector<Param>& params) {
 // the answers to the answerer thread and syncs on, so that the disk does not wait while a dozen
 // callers are woken.
 // While one transaction is being synced the next one already executes, so the disk's sync latency
-// and the work of the next writes overlap, as in PostgreSQL's group commit. One commit per sync
+// and the work of the next writes overlap, as in PostgreSQL's group commit. A quiet store (its usual
+// state) skips the hand-over: the writer syncs a lone write itself (see m_quiet). One commit per sync
 // makes a transaction as large as the disk's latency allows: the pages that every write touches
 // (the ends of the tables and of the time-ordered indexes) go to the WAL once per sync, not once
 // per batch. A caller is answered only after the WAL holding its write is on disk; checkpoints (in
@@ -418,8 +419,8 @@ public:
     }
 
     /// Runs `fn` inside the next write transaction and returns at once; `on_done` is called with
-    /// the write's error (null on success) once its commit is on disk, on the syncer thread (or
-    /// the writer's, for a write that failed).
+    /// the write's error (null on success) once its commit is on disk, on the syncer's or the
+    /// answerer's thread (the writer's for a write that failed, or a lone write it synced itself).
     void submit_async(std::function<void(Db&)> fn, std::function<void(std::exception_ptr)> on_done) {
         auto job = std::make_shared<Job>();
         job->fn = std::move(fn);
@@ -458,7 +459,11 @@ private:
         while (true) {
             if (carry.empty()) {
                 std::unique_lock lock(m_mutex);
-                m_wake.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+                if (m_queue.empty()) {
+                    const auto idle_since = Clock::now();
+                    m_wake.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+                    if (Clock::now() - idle_since >= quiet_gap) m_quiet = true;
+                }
                 if (m_queue.empty()) return;  // stopping, nothing left
             }
             Batch tx;  // the writes in the open transaction
@@ -503,13 +508,33 @@ private:
             for (auto& j : tx) (committed && !j->error ? to_sync : finished).push_back(std::move(j));
             finish(finished);
             if (!to_sync.empty()) {
+                // A lone write into an idle pipeline (no other write waiting, the syncer free) is
+                // synced here: handing it to the syncer would add a thread wake-up to the round
+                // trip of every write when the store is quiet, its usual state. With more than
+                // one write per commit the two stages overlap as described above.
+                bool self_sync = false;
                 {
                     std::lock_guard lock(m_mutex);
-                    m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
-                    m_sync_busy = true;
-                    m_sync_queued = true;
+                    self_sync = m_quiet && to_sync.size() == 1 && m_queue.empty() && !m_sync_busy.load();
+                    if (!self_sync) {
+                        m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
+                        m_sync_busy = true;
+                        m_sync_queued = true;
+                    }
                 }
-                m_sync_wake.notify_one();
+                if (self_sync) {
+                    sync_batch(to_sync);
+                    {
+                        // A write that came in meanwhile had to wait for the sync: other callers
+                        // are active, and overlapping their writes with the syncs serves them
+                        // better (always syncing here, four callers would go one at a time).
+                        std::lock_guard lock(m_mutex);
+                        if (!m_queue.empty()) m_quiet = false;
+                    }
+                    finish(to_sync);
+                } else {
+                    m_sync_wake.notify_one();
+                }
             }
             checkpoint_if_due();
         }
@@ -715,19 +740,7 @@ private:
             }
             if (holding) m_wake.notify_one();  // it may now plan its commit by this sync's end
             const auto sync_start = Clock::now();
-            std::string failure;
-            try {
-                sync_wal();
-                m_data_version.fetch_add(1);
-            } catch (const std::exception& e) {
-                // A failed sync may have lost pages the kernel already dropped: nothing written
-                // since can be trusted, so the store refuses further writes.
-                failure = std::string("the store stopped after a failed disk sync: ") + e.what();
-                for (auto& j : batch) j->error = std::current_exception();
-            } catch (...) {
-                failure = "the store stopped after a failed disk sync";
-                for (auto& j : batch) j->error = std::current_exception();
-            }
+            sync_batch(batch);
             m_sync_time = (3 * m_sync_time + (Clock::now() - sync_start)) / 4;
             bool more = false;  // another commit waits for the disk
             {
@@ -735,10 +748,6 @@ private:
                 more = !m_to_sync.empty();
                 holding = m_holding;
                 if (!more) m_sync_busy = false;
-                if (!failure.empty() && !m_failed) {
-                    m_failed = true;
-                    m_failure = failure;
-                }
             }
             if (holding) m_wake.notify_one();  // it may commit now
             // Waking a dozen callers takes a while; with a commit waiting, the disk should not.
@@ -768,6 +777,30 @@ private:
         }
     }
 
+    // Syncs the WAL for the committed writes of `batch`, or gives each of them the error. A
+    // failed sync may have lost pages the kernel already dropped: nothing written since can be
+    // trusted, so the store then refuses further writes. Runs on the syncer, or on the writer
+    // while the syncer is idle (never both at once).
+    void sync_batch(Batch& batch) {
+        std::string failure;
+        try {
+            sync_wal();
+            m_data_version.fetch_add(1);
+            return;
+        } catch (const std::exception& e) {
+            failure = std::string("the store stopped after a failed disk sync: ") + e.what();
+            for (auto& j : batch) j->error = std::current_exception();
+        } catch (...) {
+            failure = "the store stopped after a failed disk sync";
+            for (auto& j : batch) j->error = std::current_exception();
+        }
+        std::lock_guard lock(m_mutex);
+        if (!m_failed) {
+            m_failed = true;
+            m_failure = failure;
+        }
+    }
+
     // fdatasync of the WAL file. The WAL keeps its inode while the database is open; should it
     // ever be replaced, the new file is opened.
     void sync_wal() {
@@ -790,6 +823,8 @@ private:
     // (durable intake: ~12,000/s instead of ~10,000/s with 32 callers).
     static constexpr std::int64_t checkpoint_bytes = 256LL << 20;
     static constexpr int catch_up_frames = 512;     // what the writer copies itself, at most (usually)
+    // An idle writer this long takes the store for quiet again (see m_quiet).
+    static constexpr auto quiet_gap = std::chrono::milliseconds(10);
     static constexpr int max_checkpoint_passes = 16;
 
     std::unique_ptr<Db> m_db;
@@ -813,6 +848,9 @@ private:
     bool m_answer_stop = false;
     std::atomic<bool> m_sync_queued{false};  // a commit waits for the syncer
     bool m_holding = false;  // with m_mutex: the writer waits to commit its open transaction
+    // With m_mutex: no sign of concurrent callers since the writer last idled for quiet_gap; a
+    // lone write is then synced by the writer itself.
+    bool m_quiet = true;
     std::atomic<Clock::rep> m_sync_ends_at{0};  // when the running sync is expected to end
     Clock::duration m_sync_time{std::chrono::microseconds(500)};    // the syncer's; recent average
     Clock::duration m_commit_time{std::chrono::microseconds(200)};  // the writer's; recent average
