@@ -508,14 +508,15 @@ private:
             for (auto& j : tx) (committed && !j->error ? to_sync : finished).push_back(std::move(j));
             finish(finished);
             if (!to_sync.empty()) {
-                // A lone write into an idle pipeline (no other write waiting, the syncer free) is
-                // synced here: handing it to the syncer would add a thread wake-up to the round
-                // trip of every write when the store is quiet, its usual state. With more than
-                // one write per commit the two stages overlap as described above.
+                // A lone write into an idle pipeline (no other write waiting, queued or carried
+                // over, and the syncer free) is synced here: handing it to the syncer would add a
+                // thread wake-up to the round trip of every write when the store is quiet, its
+                // usual state. With more than one write per commit the two stages overlap as
+                // described above.
                 bool self_sync = false;
                 {
                     std::lock_guard lock(m_mutex);
-                    self_sync = m_quiet && to_sync.size() == 1 && m_queue.empty() && !m_sync_busy.load();
+                    self_sync = m_quiet && to_sync.size() == 1 && carry.empty() && m_queue.empty() && !m_sync_busy.load();
                     if (!self_sync) {
                         m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
                         m_sync_busy = true;
