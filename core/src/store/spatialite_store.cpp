@@ -507,38 +507,39 @@ private:
             Batch finished;
             for (auto& j : tx) (committed && !j->error ? to_sync : finished).push_back(std::move(j));
             finish(finished);
-            if (!to_sync.empty()) {
-                // A lone write into an idle pipeline (no other write waiting, queued or carried
-                // over, and the syncer free) is synced here: handing it to the syncer would add a
-                // thread wake-up to the round trip of every write when the store is quiet, its
-                // usual state. With more than one write per commit the two stages overlap as
-                // described above.
-                bool self_sync = false;
-                {
-                    std::lock_guard lock(m_mutex);
-                    self_sync = m_quiet && to_sync.size() == 1 && carry.empty() && m_queue.empty() && !m_sync_busy.load();
-                    if (!self_sync) {
-                        m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
-                        m_sync_busy = true;
-                        m_sync_queued = true;
-                    }
-                }
-                if (self_sync) {
-                    sync_batch(to_sync);
-                    {
-                        // A write that came in meanwhile had to wait for the sync: other callers
-                        // are active, and overlapping their writes with the syncs serves them
-                        // better (always syncing here, four callers would go one at a time).
-                        std::lock_guard lock(m_mutex);
-                        if (!m_queue.empty()) m_quiet = false;
-                    }
-                    finish(to_sync);
-                } else {
-                    m_sync_wake.notify_one();
-                }
-            }
+            if (!to_sync.empty()) sync_or_hand_over(to_sync, carry.empty());
             checkpoint_if_due();
         }
+    }
+
+    // Hands the committed writes to the syncer, except a lone write into an idle pipeline (nothing
+    // else queued or carried over, the syncer free): that one the writer syncs and answers itself,
+    // since the hand-over would add a thread wake-up to the round trip of every write while the
+    // store is quiet, its usual state. With more writes the two stages overlap (see above).
+    void sync_or_hand_over(Batch& to_sync, bool nothing_carried) {
+        bool self_sync = false;
+        {
+            std::lock_guard lock(m_mutex);
+            self_sync = m_quiet && nothing_carried && to_sync.size() == 1 && m_queue.empty() && !m_sync_busy.load();
+            if (!self_sync) {
+                m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
+                m_sync_busy = true;
+                m_sync_queued = true;
+            }
+        }
+        if (!self_sync) {
+            m_sync_wake.notify_one();
+            return;
+        }
+        sync_batch(to_sync);
+        {
+            // A write that came in meanwhile had to wait for the sync: other callers are active,
+            // and overlapping their writes with the syncs serves them better (syncing every lone
+            // write here, four callers went one at a time).
+            std::lock_guard lock(m_mutex);
+            if (!m_queue.empty()) m_quiet = false;
+        }
+        finish(to_sync);
     }
 
     // Whether the open transaction should be committed now. The syncer is the pipeline's slow
