@@ -31,6 +31,7 @@ namespace onegrid::core {
 
 using detail::Db;
 using detail::Stmt;
+using detail::borrowed;
 
 namespace {
 
@@ -1391,13 +1392,8 @@ public:
             std::size_t written = 0;
             for (const auto& c : cases) {
                 if (c.events.empty()) throw store_error("an imported case needs at least its report event");
-                if (!c.incident.request_id.empty()) {
-                    auto s = db.prepare("SELECT 1 FROM incidents WHERE request_id = ?");
-                    s.bind(1, c.incident.request_id);
-                    if (s.step()) continue;
-                }
                 Incident inc = c.incident;
-                insert_incident(db, inc);
+                if (!insert_incident(db, inc)) continue;  // imported before: its request id is known
                 for (std::size_t k = 0; k < c.events.size(); ++k) {
                     Event e = c.events[k];
                     e.incident = inc.id;
@@ -1809,13 +1805,13 @@ private:
     }
 
     static IntakeResult intake_one(Db& db, const NewIncident& n) {
-        if (!n.incident.request_id.empty()) {
+        Incident inc = n.incident;
+        if (!insert_incident(db, inc)) {
             auto s = db.prepare(select_incident_by_request_id);
             s.bind(1, n.incident.request_id);
-            if (s.step()) return {read_incident(s), false};
+            if (!s.step()) throw store_error("incident with request id '" + n.incident.request_id + "' vanished");
+            return {read_incident(s), false};
         }
-        Incident inc = n.incident;
-        insert_incident(db, inc);
         Event ev = n.first_event;
         ev.incident = inc.id;
         insert_event(db, ev, n.media, true);
@@ -1861,38 +1857,45 @@ private:
         return {layer_id, next, effective_from, now, note, static_cast<std::int64_t>(features.size())};
     }
 
+    // Binds the fields of `i`, which must stay unchanged until `s` has run (its text is not copied).
     static void bind_incident_fields(Stmt& s, const Incident& i) {
-        s.bind_text_or_null(1, i.request_id).bind(2, to_string(i.source)).bind(3, i.category);
-        s.bind(4, i.description).bind(5, i.address).bind(6, i.location.x).bind(7, i.location.y);
-        s.bind(8, i.original.x).bind(9, i.original.y).bind(10, i.original_crs);
-        s.bind(11, i.grid).bind(12, i.grid_version).bind(13, i.community).bind(14, i.town);
-        s.bind(15, i.outside ? 1 : 0).bind(16, i.distance_m).bind(17, i.department).bind(18, i.sub_unit);
-        s.bind(19, to_string(i.status)).bind(20, i.due_at).bind(21, i.warned_at).bind(22, i.escalation_level);
+        s.bind_text_or_null(1, borrowed(i.request_id)).bind(2, borrowed(to_string(i.source)));
+        s.bind(3, borrowed(i.category)).bind(4, borrowed(i.description)).bind(5, borrowed(i.address));
+        s.bind(6, i.location.x).bind(7, i.location.y).bind(8, i.original.x).bind(9, i.original.y);
+        s.bind(10, borrowed(i.original_crs)).bind(11, borrowed(i.grid)).bind(12, i.grid_version);
+        s.bind(13, borrowed(i.community)).bind(14, borrowed(i.town)).bind(15, i.outside ? 1 : 0);
+        s.bind(16, i.distance_m).bind(17, borrowed(i.department)).bind(18, borrowed(i.sub_unit));
+        s.bind(19, borrowed(to_string(i.status))).bind(20, i.due_at).bind(21, i.warned_at).bind(22, i.escalation_level);
         s.bind(23, i.next_check_at).bind(24, i.self_handled ? 1 : 0).bind(25, i.duplicate_of);
         if (i.rating) {
-            s.bind(26, to_string(*i.rating));
+            s.bind(26, borrowed(to_string(*i.rating)));
         } else {
             s.bind_null(26);
         }
-        s.bind(27, i.reporter.name).bind(28, i.reporter.phone).bind(29, i.reporter.id);
+        s.bind(27, borrowed(i.reporter.name)).bind(28, borrowed(i.reporter.phone)).bind(29, borrowed(i.reporter.id));
         s.bind(30, i.reported_at).bind(31, i.updated_at).bind(32, i.closed_at);
         s.bind(33, join(i.media, ',')).bind(34, encode_business(i.business)).bind(37, i.warn_at);
     }
 
-    static void insert_incident(Db& db, Incident& i) {
+    // Inserts `i` and sets its id, or returns false (and inserts nothing) when an incident with
+    // its request id exists: a retried report. The request id's unique index answers that within
+    // the insert, so a new report costs no separate look-up.
+    static bool insert_incident(Db& db, Incident& i) {
         auto s = db.prepare(
             "INSERT INTO incidents(request_id, source, category, description, address, lon, lat, orig_x, orig_y, orig_crs, "
             "grid, grid_version, community, town, outside, distance_m, department, sub_unit, status, due_at, warned_at, "
             "escalation_level, next_check_at, self_handled, duplicate_of, rating, reporter_name, reporter_phone, "
             "reporter_id, reported_at, updated_at, closed_at, media, business, geom, warn_at) VALUES "
             "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,"
-            "?28,?29,?30,?31,?32,?33,?34,?35,?37)");
+            "?28,?29,?30,?31,?32,?33,?34,?35,?37) ON CONFLICT(request_id) DO NOTHING");
         bind_incident_fields(s, i);
         const auto blob = spatialite_point(i.location.x, i.location.y, 4490);
         s.bind_blob(35, blob.data(), blob.size());
         s.run();
+        if (sqlite3_changes(db.raw()) == 0) return false;
         i.id = sqlite3_last_insert_rowid(db.raw());
         index_point(db, i.id, i.location);
+        return true;
     }
 
     static void index_point(Db& db, IncidentId id, spatial::Point p) {
@@ -1932,18 +1935,19 @@ private:
         auto s = db.prepare(
             "INSERT INTO events(incident, seq, at, actor, role, action, from_status, to_status, note, media, data) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-        s.bind(1, e.incident).bind(2, e.seq).bind(3, e.at).bind(4, e.actor).bind(5, to_string(e.role)).bind(6, e.action);
+        s.bind(1, e.incident).bind(2, e.seq).bind(3, e.at).bind(4, borrowed(e.actor));
+        s.bind(5, borrowed(to_string(e.role))).bind(6, borrowed(e.action));
         if (e.from) {
-            s.bind(7, to_string(*e.from));
+            s.bind(7, borrowed(to_string(*e.from)));
         } else {
             s.bind_null(7);
         }
         if (e.to) {
-            s.bind(8, to_string(*e.to));
+            s.bind(8, borrowed(to_string(*e.to)));
         } else {
             s.bind_null(8);
         }
-        s.bind(9, e.note).bind(10, join(e.media, ',')).bind_text_or_null(11, e.data);
+        s.bind(9, borrowed(e.note)).bind(10, join(e.media, ',')).bind_text_or_null(11, borrowed(e.data));
         s.run();
         e.id = sqlite3_last_insert_rowid(db.raw());
         for (const MediaInfo& m : media) {
@@ -1961,7 +1965,8 @@ private:
             auto s = db.prepare(
                 "INSERT INTO outbox(incident, event, department, topic, payload, created_at, next_attempt_at) VALUES "
                 "(?,?,?,?,?,?,?)");
-            s.bind(1, incident).bind(2, event).bind_text_or_null(3, m.department).bind(4, m.topic).bind(5, m.payload);
+            s.bind(1, incident).bind(2, event).bind_text_or_null(3, borrowed(m.department));
+            s.bind(4, borrowed(m.topic)).bind(5, borrowed(m.payload));
             s.bind(6, m.created_at).bind(7, m.next_attempt_at != 0 ? m.next_attempt_at : m.created_at);
             s.run();
         }

@@ -37,6 +37,12 @@ Stmt& Stmt::bind(int i, std::string_view v) {
     return *this;
 }
 
+Stmt& Stmt::bind(int i, Borrowed v) {
+    const int rc = sqlite3_bind_text64(m_stmt, i, v.text.data(), v.text.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "bind");
+    return *this;
+}
+
 Stmt& Stmt::bind_blob(int i, const void* data, std::size_t size) {
     const int rc = sqlite3_bind_blob64(m_stmt, i, data, size, SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "bind");
@@ -111,15 +117,20 @@ void Db::exec(std::string_view sql) {
 }
 
 Stmt Db::prepare(std::string_view sql) {
-    auto it = m_cache.find(sql);
-    if (it == m_cache.end()) {
-        sqlite3_stmt* stmt = nullptr;
-        const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                          &stmt, nullptr);
-        if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "preparing " + std::string(sql.substr(0, 80)));
-        it = m_cache.emplace(sql, stmt).first;
+    if (m_by_address.size() > 1024) m_by_address.clear();  // SQL built at run time, at ever new addresses
+    const Cache::value_type*& known = m_by_address[sql.data()];
+    if (known == nullptr || known->first != sql) {
+        auto it = m_cache.find(sql);
+        if (it == m_cache.end()) {
+            sqlite3_stmt* stmt = nullptr;
+            const int rc = sqlite3_prepare_v3(m_db, sql.data(), static_cast<int>(sql.size()),
+                                              SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+            if (rc != SQLITE_OK) throw_sqlite(m_db, rc, "preparing " + std::string(sql.substr(0, 80)));
+            it = m_cache.emplace(sql, stmt).first;
+        }
+        known = &*it;
     }
-    Stmt s(m_db, it->second);
+    Stmt s(m_db, known->second);
     s.reset();
     return s;
 }

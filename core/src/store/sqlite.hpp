@@ -17,6 +17,13 @@ namespace onegrid::core::detail {
 /// Throws store_error for a failed SQLite call, naming what was being done.
 [[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
 
+/// Text bound without a copy (see Stmt::bind(int, Borrowed)).
+struct Borrowed {
+    std::string_view text;
+};
+/// Marks `text` for binding without a copy: it must stay unchanged until the statement has run.
+inline Borrowed borrowed(std::string_view text) { return {text}; }
+
 /// A prepared statement; binds by 1-based index and reads columns by 0-based index.
 class Stmt {
 public:
@@ -36,10 +43,14 @@ public:
     Stmt& bind(int i, std::string_view v);
     Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
     Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+    /// Binds text that outlives the statement's run without copying it: SQLite copies bound text
+    /// otherwise, an allocation for every field of every write.
+    Stmt& bind(int i, Borrowed v);
     Stmt& bind_blob(int i, const void* data, std::size_t size);
     Stmt& bind_null(int i);
     /// Binds NULL for an empty string.
     Stmt& bind_text_or_null(int i, std::string_view v) { return v.empty() ? bind_null(i) : bind(i, v); }
+    Stmt& bind_text_or_null(int i, Borrowed v) { return v.text.empty() ? bind_null(i) : bind(i, v); }
     template <class T>
     Stmt& bind(int i, const std::optional<T>& v) {
         return v ? bind(i, *v) : bind_null(i);
@@ -92,7 +103,11 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
     };
-    std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> m_cache;
+    using Cache = std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>>;
+    Cache m_cache;
+    // The same entries by the address of the SQL text they were last asked for with: the hot
+    // statements are string literals, so a look-up compares the text instead of hashing it.
+    std::unordered_map<const char*, const Cache::value_type*> m_by_address;
 };
 
 /// Executes a statement inside a savepoint; rolls back to it when the body throws.
