@@ -162,6 +162,28 @@ TEST(SpatialiteStore, ConcurrentRetriesOfOneRequestMakeOneIncident) {
     EXPECT_EQ(store->count_incidents({}), 1);
 }
 
+TEST(SpatialiteStore, ARetryInTheSameTransactionFindsTheFirstAndAnonymousReportsStayApart) {
+    TempDir dir("store_idem_tx");
+    auto store = open_in(dir);
+    auto anonymous = numbered_incident(9);
+    anonymous.incident.request_id.clear();
+    const auto out = store->intake_many({numbered_incident(8), numbered_incident(8), anonymous, anonymous});
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_TRUE(out[0].created);
+    EXPECT_FALSE(out[1].created);
+    EXPECT_EQ(out[1].incident.id, out[0].incident.id);
+    EXPECT_TRUE(out[2].created);
+    EXPECT_TRUE(out[3].created);
+    EXPECT_NE(out[2].incident.id, out[3].incident.id);
+    EXPECT_EQ(store->count_incidents({}), 3);
+    EXPECT_EQ(store->stats().events, 3);
+    // The spatial index answers with the three incidents.
+    IncidentQuery q;
+    q.bbox = spatial::Box{-180, -90, 180, 90};
+    q.limit = 0;
+    EXPECT_EQ(store->incidents(q).size(), 3u);
+}
+
 TEST(SpatialiteStore, ConcurrentIntakesShareCommits) {
     TempDir dir("store_group");
     auto store = open_in(dir);
