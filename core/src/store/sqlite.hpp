@@ -87,7 +87,8 @@ public:
 
     /// Executes one or more statements without results.
     void exec(std::string_view sql);
-    /// A cached prepared statement, reset and with bindings cleared. Looking one up allocates
+    /// A cached prepared statement, reset and with bindings cleared. Looking up a statement asked
+    /// for before with the same text at the same address (a literal) allocates and hashes
     /// nothing: the writer prepares several statements for every write.
     Stmt prepare(std::string_view sql);
     /// A single integer result (the first column of the first row), or nullopt without rows.
