@@ -1,8 +1,10 @@
 #include "onegrid/core/spatialite_store.hpp"
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -351,6 +353,37 @@ std::thread named_thread(const char* name, F body) {
     });
 }
 
+// A one-shot event one thread waits for: one futex wait and one wake per use. (A mutex and a
+// condition variable made three system calls of it: glibc marks a mutex taken back after a
+// condition wait as contended, so the waiter's unlock called into the kernel as well; on this
+// kind of virtual machine each call costs microseconds, for every synchronous write.)
+class Completion {
+public:
+    void wait() noexcept {
+        int s = m_state.load(std::memory_order_acquire);
+        while (s != done) {
+            if (s == pending && !m_state.compare_exchange_weak(s, sleeping, std::memory_order_acquire)) continue;
+            // Returns at once if the state is no longer `sleeping`; spurious wake-ups loop.
+            ::syscall(SYS_futex, futex_word(), FUTEX_WAIT_PRIVATE, sleeping, nullptr, nullptr, 0);
+            s = m_state.load(std::memory_order_acquire);
+        }
+    }
+    // The waiter may return as soon as the state is `done`; the caller keeps the object alive
+    // until this returns (the writer's batches hold their jobs).
+    void signal() noexcept {
+        if (m_state.exchange(done, std::memory_order_acq_rel) == sleeping)
+            ::syscall(SYS_futex, futex_word(), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    }
+
+private:
+    static constexpr int pending = 0;
+    static constexpr int sleeping = 1;  // the waiter is in (or entering) the futex wait
+    static constexpr int done = 2;
+    static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free);
+    int* futex_word() noexcept { return reinterpret_cast<int*>(&m_state); }
+    std::atomic<int> m_state{pending};
+};
+
 class Writer {
     using Clock = std::chrono::steady_clock;
 
@@ -411,10 +444,7 @@ public:
         auto job = std::make_shared<Job>();
         job->fn = [&](Db& db) { result.emplace(fn(db)); };
         enqueue(job);
-        {
-            std::unique_lock lock(job->m);
-            job->cv.wait(lock, [&] { return job->done; });
-        }
+        job->done.wait();
         if (job->error) std::rethrow_exception(job->error);
         return std::move(*result);
     }
@@ -433,15 +463,13 @@ public:
     [[nodiscard]] std::uint64_t group_commits() const { return m_group_commits.load(); }
 
 private:
-    // Each waiting caller sleeps on its own condition variable, so that an answer wakes exactly
-    // one thread (no thundering herd, no spinning).
+    // Each waiting caller sleeps on its own completion, so that an answer wakes exactly one
+    // thread (no thundering herd, no spinning).
     struct Job {
         std::function<void(Db&)> fn;
         std::function<void(std::exception_ptr)> on_done;  // set: answered by a call, not a wake-up
-        std::exception_ptr error;
-        std::mutex m;
-        std::condition_variable cv;
-        bool done = false;
+        std::exception_ptr error;  // written before `done` is signalled
+        Completion done;
     };
     using Batch = std::vector<std::shared_ptr<Job>>;
 
@@ -720,11 +748,7 @@ private:
                 }
                 continue;
             }
-            {
-                std::lock_guard lock(j->m);
-                j->done = true;
-            }
-            j->cv.notify_one();
+            j->done.signal();
         }
     }
 
