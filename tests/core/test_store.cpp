@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <latch>
 #include <mutex>
 #include <thread>
 
@@ -271,9 +272,11 @@ TEST(SpatialiteStore, AFailingWriteInABatchDoesNotAffectTheOthers) {
     std::vector<IntakeResult> accepted(rounds * writers);
     for (int round = 0; round < rounds; ++round) {
         std::vector<std::thread> threads;
+        std::latch start(writers);  // the round's writes arrive together
         for (int t = 0; t < writers; ++t) {
             threads.emplace_back([&, round, t] {
                 const int n = 100 + round * writers + t;
+                start.arrive_and_wait();
                 if (t % 4 == 0) {
                     try {
                         store->transition(r.incident.id, [](const Incident&) -> Change {
