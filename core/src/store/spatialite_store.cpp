@@ -1833,7 +1833,7 @@ private:
         if (!insert_incident(db, inc)) {
             auto s = db.prepare(select_incident_by_request_id);
             s.bind(1, n.incident.request_id);
-            if (!s.step()) throw store_error("incident with request id '" + n.incident.request_id + "' vanished");
+            if (!s.step()) throw store_error("the incident with request id '" + n.incident.request_id + "' could not be read back");
             return {read_incident(s), false};
         }
         Event ev = n.first_event;
