@@ -356,7 +356,9 @@ std::thread named_thread(const char* name, F body) {
 // A one-shot event one thread waits for: one futex wait and one wake per use. (A mutex and a
 // condition variable made three system calls of it: glibc marks a mutex taken back after a
 // condition wait as contended, so the waiter's unlock called into the kernel as well; on this
-// kind of virtual machine each call costs microseconds, for every synchronous write.)
+// kind of virtual machine each call costs microseconds, for every synchronous write.
+// std::atomic<int>::wait would do, but GCC 12's spins and then yields the CPU several times
+// before it sleeps: more system calls, not fewer, for a wait that lasts about a millisecond.)
 class Completion {
 public:
     void wait() noexcept {
