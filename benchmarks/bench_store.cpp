@@ -98,6 +98,7 @@ std::unique_ptr<Store> fresh_store(const std::string& name) {
     fs::remove_all(p.string() + ".media");
     SpatialiteOptions o;
     o.path = p;
+    o.wal_reserve_bytes = busy_wal_reserve;  // as `onegrid serve` opens its store
     return open_spatialite_store(o);
 }
 

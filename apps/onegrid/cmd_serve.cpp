@@ -76,6 +76,7 @@ int run_serve(const std::vector<std::string>& args) {
     core::SpatialiteOptions so;
     so.path = db;
     so.create = false;
+    so.wal_reserve_bytes = core::busy_wal_reserve;  // a server takes bursts of intakes
     auto store = core::open_spatialite_store(so);
     core::SystemClock clock;
 

@@ -1,7 +1,9 @@
 // store_probe: a separate process for the store's fault tests.
 //
-//   store_probe ingest DB FIRST THREADS   ingest numbered incidents from FIRST upwards on THREADS threads,
-//                                         printing "n id" after each acknowledgement, until killed
+//   store_probe ingest DB FIRST THREADS [WAL_RESERVE]
+//                                         ingest numbered incidents from FIRST upwards on THREADS threads,
+//                                         printing "n id" after each acknowledgement, until killed; the
+//                                         store reserves WAL_RESERVE bytes for its WAL (default none)
 //   store_probe intake-as UID DB [MEDIA]  drop to UID, then try to save a photo and ingest one
 //                                         incident; print "ok ID" or "error MESSAGE"
 
@@ -21,9 +23,10 @@ using namespace onegrid;
 
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.size() == 4 && args[0] == "ingest") {
+    if ((args.size() == 4 || args.size() == 5) && args[0] == "ingest") {
         core::SpatialiteOptions o;
         o.path = args[1];
+        if (args.size() == 5) o.wal_reserve_bytes = std::stoll(args[4]);
         auto store = core::open_spatialite_store(o);
         const std::int64_t first = std::stoll(args[2]);
         const int threads = std::stoi(args[3]);
@@ -63,6 +66,6 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    std::cerr << "usage: store_probe ingest DB FIRST THREADS | intake-as UID DB [MEDIA]\n";
+    std::cerr << "usage: store_probe ingest DB FIRST THREADS [WAL_RESERVE] | intake-as UID DB [MEDIA]\n";
     return 2;
 }

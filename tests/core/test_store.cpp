@@ -96,6 +96,31 @@ TEST(SpatialiteStore, IntakeStoresEverythingAndReadsItBack) {
     EXPECT_TRUE(store->outbox_due(n.incident.reported_at + 10, 10).empty());
 }
 
+TEST(SpatialiteStore, AReservedWalHoldsEveryWriteAcrossReopens) {
+    TempDir dir("store_reserve");
+    const auto db = dir / "onegrid.db";
+    const std::int64_t reserve = 4 << 20;
+    std::vector<std::int64_t> ids;
+    for (int open = 0; open < 2; ++open) {
+        SpatialiteOptions o;
+        o.path = db;
+        o.wal_reserve_bytes = reserve;
+        auto store = open_spatialite_store(o);
+        // The WAL file was extended to the reserve before the first write...
+        EXPECT_GE(static_cast<std::int64_t>(std::filesystem::file_size(db.string() + "-wal")), reserve);
+        for (int n = 0; n < 40; ++n) ids.push_back(store->intake(numbered_incident(open * 100 + n)).incident.id);
+        // ...and the writes went into it, not after it.
+        EXPECT_EQ(static_cast<std::int64_t>(std::filesystem::file_size(db.string() + "-wal")), reserve);
+    }
+    auto store = open_in(dir);
+    EXPECT_EQ(store->count_incidents({}), 80);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        const auto got = store->incident(ids[k]);
+        ASSERT_TRUE(got) << "incident " << ids[k] << " is missing";
+        expect_same(*got, numbered_incident(static_cast<std::int64_t>((k / 40) * 100 + k % 40)).incident);
+    }
+}
+
 TEST(SpatialiteStore, SameRequestIdReturnsTheExistingIncident) {
     TempDir dir("store_idem");
     auto store = open_in(dir);

@@ -75,8 +75,14 @@ TEST(StoreFaults, EveryAcknowledgedIncidentSurvivesSigkill) {
     TempDir dir("store_kill");
     const auto db = dir / "onegrid.db";
     std::map<std::int64_t, std::int64_t> acknowledged;  // n → id
+    // In odd rounds the child reserves WAL space (zeros after its frames when it is killed, which
+    // recovery must stop at); in even rounds the parent reopens with a reserve, appended to the
+    // WAL that holds the killed child's frames, which must not touch them.
+    const std::string reserve = std::to_string(4 << 20);
     for (int round = 0; round < 5; ++round) {
-        Child c = spawn({"ingest", db.string(), std::to_string(round * 1'000'000), "8"});
+        std::vector<std::string> args{"ingest", db.string(), std::to_string(round * 1'000'000), "8"};
+        if (round % 2 == 1) args.push_back(reserve);
+        Child c = spawn(args);
         // Let it run until a varying number of acknowledgements have arrived, then kill it hard:
         // other writes are in flight at that moment.
         const int kill_after = 150 + round * 97;
@@ -98,6 +104,7 @@ TEST(StoreFaults, EveryAcknowledgedIncidentSurvivesSigkill) {
 
         SpatialiteOptions o;
         o.path = db;
+        if (round % 2 == 0) o.wal_reserve_bytes = std::stoll(reserve);
         auto store = open_spatialite_store(o);
         for (const auto& [num, inc_id] : acknowledged) {
             const auto got = store->incident(inc_id);

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include "onegrid/core/crypto.hpp"
 #include "onegrid/spatial/crs.hpp"
@@ -959,6 +960,43 @@ private:
 constexpr double crosswalk_threshold = 0.95;
 constexpr int new_database_page_size = 1024;
 
+// The WAL file's size limit (PRAGMA journal_size_limit): when the WAL starts over, SQLite
+// truncates a larger file to it. Above the WAL's size in a checkpoint cycle (~256 MB and what
+// arrives meanwhile), so that a restart of the WAL reuses the file instead of truncating it (a
+// truncation can take tens of milliseconds, with every write waiting).
+constexpr std::int64_t wal_size_limit = 384LL << 20;
+
+// Extends the WAL file with zeros to `bytes` and syncs it (see SpatialiteOptions::wal_reserve_bytes).
+// SQLite reads a WAL only up to its last valid frame, and zeros are never one, so the reserve
+// changes nothing it recovers; its writes then overwrite the zeros. The write lock of the WAL,
+// held throughout, keeps every other connection (of any process) from appending frames
+// meanwhile, and only bytes past the file's end are written. If the disk cannot hold the
+// reserve, the file is cut back to its size before.
+void reserve_wal(Db& db, const std::string& wal_path, std::int64_t bytes) {
+    try {
+        db.exec("BEGIN IMMEDIATE");  // opens the WAL and takes its write lock
+    } catch (const store_error&) {
+        return;  // another process is writing: no reserve this time
+    }
+    const int fd = ::open(wal_path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        const off_t before = ::lseek(fd, 0, SEEK_END);
+        bool ok = before >= 0;
+        static const std::vector<char> zeros(1u << 20, '\0');
+        for (off_t at = before; ok && at < bytes;) {
+            const auto n = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(zeros.size()), bytes - at));
+            const ssize_t w = ::pwrite(fd, zeros.data(), n, at);
+            if (w < 0 && errno == EINTR) continue;
+            ok = w > 0;
+            if (ok) at += w;
+        }
+        if (ok && before < bytes) ok = ::fdatasync(fd) == 0;
+        if (!ok && before >= 0 && ::ftruncate(fd, before) == 0) (void)::fdatasync(fd);
+        ::close(fd);
+    }
+    db.exec("COMMIT");
+}
+
 class SpatialiteStore final : public Store {
 public:
     explicit SpatialiteStore(const SpatialiteOptions& o) : m_options(o), m_reads(o.path.string()) {
@@ -1003,10 +1041,7 @@ public:
         db->exec("PRAGMA cache_size = -131072");
         db->exec("PRAGMA mmap_size = 0");
         db->exec("PRAGMA wal_autocheckpoint = 0");  // the writer checkpoints between batches
-        // Above the WAL's size in a checkpoint cycle (~256 MB and what arrives meanwhile), so that
-        // a restart of the WAL reuses the file instead of truncating it (a truncation can take
-        // tens of milliseconds, with every write waiting).
-        db->exec("PRAGMA journal_size_limit = 402653184");
+        db->exec("PRAGMA journal_size_limit = " + std::to_string(wal_size_limit));
         if (o.max_page_count > 0) db->exec("PRAGMA max_page_count = " + std::to_string(o.max_page_count));
         if (version < detail::latest_schema_version()) {
             if (exists && version > 0) {
@@ -1015,6 +1050,7 @@ public:
             }
             detail::migrate(*db, version);
         }
+        if (o.wal_reserve_bytes > 0) reserve_wal(*db, o.path.string() + "-wal", std::min(o.wal_reserve_bytes, wal_size_limit));
         std::error_code ec;
         fs::create_directories(m_media_dir, ec);
         if (ec) throw store_error("cannot create media directory '" + m_media_dir.string() + "': " + ec.message());
