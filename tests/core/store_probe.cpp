@@ -4,13 +4,20 @@
 //                                         ingest numbered incidents from FIRST upwards on THREADS threads,
 //                                         printing "n id" after each acknowledgement, until killed; the
 //                                         store reserves WAL_RESERVE bytes for its WAL (default none)
+//   store_probe reserve-capped DB LIMIT RESERVE
+//                                         with files limited to LIMIT bytes (RLIMIT_FSIZE), open the
+//                                         store reserving RESERVE bytes of WAL, print "wal SIZE", ingest
+//                                         20 incidents and print "ok" (or "error MESSAGE")
 //   store_probe intake-as UID DB [MEDIA]  drop to UID, then try to save a photo and ingest one
 //                                         incident; print "ok ID" or "error MESSAGE"
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -45,6 +52,28 @@ int main(int argc, char** argv) {
         for (auto& th : pool) th.join();
         return 0;
     }
+    if (args.size() == 4 && args[0] == "reserve-capped") {
+        // Writes past the limit fail with EFBIG, as on a disk that is full (the signal the
+        // kernel also sends is ignored, as a server would).
+        const rlim_t limit = std::stoull(args[2]);
+        const rlimit cap{limit, limit};
+        if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR || setrlimit(RLIMIT_FSIZE, &cap) != 0) {
+            std::cout << "error cannot limit the file size\n";
+            return 2;
+        }
+        try {
+            core::SpatialiteOptions o;
+            o.path = args[1];
+            o.wal_reserve_bytes = std::stoll(args[3]);
+            auto store = core::open_spatialite_store(o);
+            std::cout << "wal " << std::filesystem::file_size(args[1] + "-wal") << std::endl;
+            for (int n = 0; n < 20; ++n) store->intake(test::numbered_incident(n));
+            std::cout << "ok\n";
+        } catch (const std::exception& e) {
+            std::cout << "error " << e.what() << "\n";
+        }
+        return 0;
+    }
     if ((args.size() == 3 || args.size() == 4) && args[0] == "intake-as") {
         const auto uid = static_cast<uid_t>(std::stoul(args[1]));
         if (setgid(uid) != 0 || setuid(uid) != 0) {
@@ -66,6 +95,6 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    std::cerr << "usage: store_probe ingest DB FIRST THREADS [WAL_RESERVE] | intake-as UID DB [MEDIA]\n";
+    std::cerr << "usage: store_probe ingest DB FIRST THREADS [WAL_RESERVE] | reserve-capped DB LIMIT RESERVE | intake-as UID DB [MEDIA]\n";
     return 2;
 }

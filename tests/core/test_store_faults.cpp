@@ -152,6 +152,32 @@ TEST(StoreFaults, FullDiskGivesAnErrorAndLeavesNoPartialIncident) {
     EXPECT_TRUE(store->incident(1));
 }
 
+TEST(StoreFaults, AWalReserveTheDiskCannotHoldIsGivenUpAndTheStoreWorks) {
+    TempDir dir("store_reserve_full");
+    const auto db = dir / "onegrid.db";
+    {
+        SpatialiteOptions o;
+        o.path = db;
+        auto store = open_spatialite_store(o);  // the new database, made without a limit
+    }
+    const auto db_size = std::filesystem::file_size(db);
+    // Room for the database and the WAL of a few intakes, not for the 64 MB reserve.
+    const auto limit = db_size + (4u << 20);
+    const std::string out = run_probe({"reserve-capped", db.string(), std::to_string(limit), std::to_string(64 << 20)});
+    std::istringstream lines(out);
+    std::string word;
+    std::uint64_t wal = 0;
+    ASSERT_TRUE(lines >> word >> wal) << out;
+    ASSERT_EQ(word, "wal") << out;
+    EXPECT_LT(wal, limit) << "the WAL was not cut back after the reserve failed";
+    EXPECT_NE(out.find("\nok"), std::string::npos) << out;
+
+    SpatialiteOptions o;
+    o.path = db;
+    auto store = open_spatialite_store(o);
+    EXPECT_EQ(store->count_incidents({}), 20);
+}
+
 TEST(StoreFaults, ReadOnlyMediaDirectoryGivesAnErrorAndNoIncident) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to run the probe as another user";
     TempDir dir("store_readonly");
