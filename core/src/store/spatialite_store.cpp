@@ -982,7 +982,7 @@ void reserve_wal(Db& db, const std::string& wal_path, std::int64_t bytes) {
     if (fd >= 0) {
         const off_t before = ::lseek(fd, 0, SEEK_END);
         bool ok = before >= 0;
-        static const std::vector<char> zeros(1u << 20, '\0');
+        const std::vector<char> zeros(1u << 20, '\0');  // freed once the reserve is written
         for (off_t at = before; ok && at < bytes;) {
             const auto n = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(zeros.size()), bytes - at));
             const ssize_t w = ::pwrite(fd, zeros.data(), n, at);
