@@ -329,9 +329,11 @@ std::string where_of(const IncidentQuery& q, std::vector<Param>& params) {
 // ---- the writer: group commit in two stages ----------------------------------------------------
 //
 // Stage 1, the writer thread: runs the writes as they arrive in an open transaction and commits
-// it so that the commit is written when the syncer is free to take it (see commit_due). The
-// connection runs with synchronous = NORMAL, so the commit writes the WAL frames but does not wait
-// for the disk.
+// it so that the commit is written when the syncer is free to take it (see commit_due), or as soon
+// as arrivals have paused while the syncer is busy (see arrivals_paused). The connection runs with
+// synchronous = NORMAL, so the commit writes the WAL frames but does not wait for the disk.
+// A commit that has to wait for the syncer is sent on its way to the disk meanwhile by the
+// writeback thread (see writeback_loop), so that its sync only has the cache flush left to wait for.
 // Stage 2, the syncer thread: syncs the WAL file (fdatasync) and only then answers the callers of
 // every transaction committed before the sync started. If another commit already waits, it hands
 // the answers to the answerer thread and syncs on, so that the disk does not wait while a dozen
@@ -405,6 +407,7 @@ public:
         m_syncer = named_thread("store-sync", [this] { sync_loop(); });
         m_answerer = named_thread("store-answer", [this] { answer_loop(); });
         m_checkpointer = named_thread("store-ckpt", [this] { checkpoint_loop(); });
+        m_writeback = named_thread("store-writeback", [this] { writeback_loop(); });
         m_thread = named_thread("store-write", [this] { run(); });
     }
 
@@ -433,6 +436,12 @@ public:
         }
         m_ckpt_wake.notify_all();
         m_checkpointer.join();
+        {
+            std::lock_guard lock(m_writeback_mutex);
+            m_writeback_stop = true;
+        }
+        m_writeback_wake.notify_all();
+        m_writeback.join();
         if (m_wal_fd >= 0) ::close(m_wal_fd);
     }
     Writer(const Writer&) = delete;
@@ -481,6 +490,7 @@ private:
             if (m_stop) throw store_error("the store is closed");
             if (m_failed) throw store_error(m_failure);
             m_queue.push_back(std::move(job));
+            m_last_arrival = Clock::now();
         }
         m_wake.notify_one();
     }
@@ -515,15 +525,19 @@ private:
                 // Commit when due (or once the transaction is large); until then, take in what arrives.
                 std::unique_lock lock(m_mutex);
                 m_holding = true;
+                bool paused = false;
                 while (!m_stop && !commit_due() && m_queue.empty()) {
-                    if (const auto due = commit_due_at()) {
-                        m_wake.wait_until(lock, *due);
-                    } else {
+                    const auto due = commit_due_at();
+                    if (!due) {
                         m_wake.wait(lock);
+                        continue;
                     }
+                    paused = arrivals_paused();
+                    if (paused) break;
+                    m_wake.wait_until(lock, std::min(*due, m_last_arrival + arrival_pause));
                 }
                 m_holding = false;
-                if (m_stop || commit_due() || tx.size() >= m_max_batch) break;
+                if (m_stop || paused || commit_due() || tx.size() >= m_max_batch) break;
             }
             if (!open) {
                 // The transaction failed as a whole, so did every write in it (carry is empty).
@@ -549,9 +563,11 @@ private:
     // store is quiet, its usual state. With more writes the two stages overlap (see above).
     void sync_or_hand_over(Batch& to_sync, bool nothing_carried) {
         bool self_sync = false;
+        bool syncer_busy = false;
         {
             std::lock_guard lock(m_mutex);
-            self_sync = m_quiet && nothing_carried && to_sync.size() == 1 && m_queue.empty() && !m_sync_busy.load();
+            syncer_busy = m_sync_busy.load();
+            self_sync = m_quiet && nothing_carried && to_sync.size() == 1 && m_queue.empty() && !syncer_busy;
             if (!self_sync) {
                 m_to_sync.insert(m_to_sync.end(), to_sync.begin(), to_sync.end());
                 m_sync_busy = true;
@@ -560,6 +576,14 @@ private:
         }
         if (!self_sync) {
             m_sync_wake.notify_one();
+            if (syncer_busy) {
+                // The commit waits for the running sync: start writing it to the disk meanwhile.
+                {
+                    std::lock_guard lock(m_writeback_mutex);
+                    m_writeback_due = true;
+                }
+                m_writeback_wake.notify_one();
+            }
             return;
         }
         sync_batch(to_sync);
@@ -584,6 +608,15 @@ private:
         const auto due = commit_due_at();
         return due && Clock::now() >= *due;
     }
+
+    // Whether writes have stopped arriving for a while (with m_mutex). Callers answered by a sync
+    // send their next writes within tens of microseconds, in a burst, and the writer runs them as
+    // they come. Once the burst is over and run, waiting on until the running sync nearly ends
+    // gains no writes: it only makes the disk wait for the commit. (Measured with 32 callers: at
+    // 44% of sync ends the writer was still waiting to commit an idle transaction, and the disk
+    // then stood ~150 µs per sync for the writer's wake-up and commit.) Committing at the pause
+    // lets the commit wait for the disk instead, and the writeback thread start writing it.
+    [[nodiscard]] bool arrivals_paused() const { return Clock::now() - m_last_arrival >= arrival_pause; }
 
     // When the open transaction should be committed to be ready as the running sync ends; none
     // while the syncer is idle (at once) or a commit already waits for it (not before it is taken).
@@ -792,6 +825,27 @@ private:
         }
     }
 
+    // Starts the disk write of a commit that waits for the running sync (sync_file_range), so that
+    // the data is on its way while the running sync's cache flush lasts; the commit's own sync
+    // then finds it written and has only the flush left (on this machine a sync is a data write,
+    // ~130 µs, then a cache flush, ~300 µs). Durability still comes from the syncer's fdatasync
+    // alone. The WAL is opened separately here (not dup'ed): a write error is then still
+    // reported to the syncer's descriptor, whatever this one saw.
+    void writeback_loop() {
+        int fd = -1;
+        while (true) {
+            {
+                std::unique_lock lock(m_writeback_mutex);
+                m_writeback_wake.wait(lock, [&] { return m_writeback_stop || m_writeback_due; });
+                if (m_writeback_stop) break;
+                m_writeback_due = false;
+            }
+            if (fd < 0) fd = ::open(m_wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) (void)::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // errors: see above
+        }
+        if (fd >= 0) ::close(fd);
+    }
+
     void answer_loop() {
         while (true) {
             Batch batch;
@@ -855,6 +909,8 @@ private:
     // (durable intake: ~12,000/s instead of ~10,000/s with 32 callers).
     static constexpr std::int64_t checkpoint_bytes = 256LL << 20;
     static constexpr int catch_up_frames = 512;     // what the writer copies itself, at most (usually)
+    // Writes arriving this far apart or more are no longer one burst (see arrivals_paused).
+    static constexpr auto arrival_pause = std::chrono::microseconds(60);
     // An idle writer this long takes the store for quiet again (see m_quiet).
     static constexpr auto quiet_gap = std::chrono::milliseconds(10);
     static constexpr int max_checkpoint_passes = 16;
@@ -883,6 +939,7 @@ private:
     // With m_mutex: no sign of concurrent callers since the writer last idled for quiet_gap; a
     // lone write is then synced by the writer itself.
     bool m_quiet = true;
+    Clock::time_point m_last_arrival{};  // with m_mutex: when the last write was queued
     std::atomic<Clock::rep> m_sync_ends_at{0};  // when the running sync is expected to end
     Clock::duration m_sync_time{std::chrono::microseconds(500)};    // the syncer's; recent average
     Clock::duration m_commit_time{std::chrono::microseconds(200)};  // the writer's; recent average
@@ -899,6 +956,11 @@ private:
     std::thread m_syncer;
     std::thread m_answerer;
     std::thread m_checkpointer;
+    std::thread m_writeback;
+    std::mutex m_writeback_mutex;
+    std::condition_variable m_writeback_wake;
+    bool m_writeback_due = false;   // with m_writeback_mutex
+    bool m_writeback_stop = false;  // with m_writeback_mutex
     std::thread m_thread;
 };
 
