@@ -32,10 +32,14 @@ Result run(const std::string& args) {
     while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.out.append(buf, n);
     const int status = pclose(p);
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream e(err_file);
-    std::stringstream ss;
-    ss << e.rdbuf();
-    r.err = ss.str();
+    {
+        std::ifstream e(err_file);
+        std::stringstream ss;
+        ss << e.rdbuf();
+        r.err = ss.str();
+    }
+    std::error_code ec;
+    fs::remove(err_file, ec);
     return r;
 }
 

@@ -5,26 +5,17 @@
 
 #include <sqlite3.h>
 
-#include <filesystem>
 #include <random>
 #include <string>
 
-#include <unistd.h>
-
 #include "store/sqlite.hpp"
 #include "store/sqlite_setup.hpp"
+#include "store_fixtures.hpp"
 
 using onegrid::core::detail::Db;
+using onegrid::test::TempDir;
 
 namespace {
-
-std::filesystem::path temp_db(const std::string& name) {
-    const auto dir = std::filesystem::temp_directory_path() / ("onegrid-sqlite-setup-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const auto p = dir / name;
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
-    return p;
-}
 
 std::int64_t count_rows(Db& db) { return db.scalar("SELECT count(*) FROM t").value_or(-1); }
 
@@ -36,7 +27,8 @@ std::int64_t count_rows(Db& db) { return db.scalar("SELECT count(*) FROM t").val
 TEST(SqliteSetup, PageCacheDropsWhatRollbacksAndCommitsLeavePastTheEnd) {
     // The first SQLite use in a test process: the settings apply.
     ASSERT_TRUE(onegrid::core::detail::configure_sqlite());
-    const auto path = temp_db("pages.db");
+    const TempDir dir("sqlite_setup");
+    const auto path = dir / "pages.db";
     Db db(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     db.exec("PRAGMA page_size = 2048");
     db.exec("PRAGMA journal_mode = WAL");
@@ -79,7 +71,8 @@ TEST(SqliteSetup, PageCacheDropsWhatRollbacksAndCommitsLeavePastTheEnd) {
 // Another connection's commits invalidate everything a connection cached: its cache is cleared
 // through the same truncation, which must reach SQLite's cache.
 TEST(SqliteSetup, AConnectionSeesAnotherConnectionsCommits) {
-    const auto path = temp_db("two.db");
+    const TempDir dir("sqlite_setup");
+    const auto path = dir / "two.db";
     Db writer(path.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     writer.exec("PRAGMA journal_mode = WAL");
     writer.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)");
