@@ -522,7 +522,8 @@ private:
                 }
                 open = execute(tx, round, optimistic, carry);
                 if (!open || !carry.empty()) break;
-                // Commit when due (or once the transaction is large); until then, take in what arrives.
+                // Commit when due, once arrivals have paused, or once the transaction is large; until
+                // then, take in what arrives.
                 std::unique_lock lock(m_mutex);
                 m_holding = true;
                 bool paused = false;
