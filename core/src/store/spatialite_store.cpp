@@ -412,36 +412,11 @@ public:
     }
 
     ~Writer() {
-        {
-            std::lock_guard lock(m_mutex);
-            m_stop = true;
-        }
-        m_wake.notify_all();
-        m_thread.join();  // drains the queue first
-        {
-            std::lock_guard lock(m_mutex);
-            m_sync_stop = true;
-        }
-        m_sync_wake.notify_all();
-        m_syncer.join();
-        {
-            std::lock_guard lock(m_answer_mutex);
-            m_answer_stop = true;
-        }
-        m_answer_wake.notify_all();
-        m_answerer.join();
-        {
-            std::lock_guard lock(m_ckpt_mutex);
-            m_ckpt_stop = true;
-        }
-        m_ckpt_wake.notify_all();
-        m_checkpointer.join();
-        {
-            std::lock_guard lock(m_writeback_mutex);
-            m_writeback_stop = true;
-        }
-        m_writeback_wake.notify_all();
-        m_writeback.join();
+        stop(m_thread, m_mutex, m_stop, m_wake);  // drains the queue first
+        stop(m_syncer, m_mutex, m_sync_stop, m_sync_wake);
+        stop(m_answerer, m_answer_mutex, m_answer_stop, m_answer_wake);
+        stop(m_checkpointer, m_ckpt_mutex, m_ckpt_stop, m_ckpt_wake);
+        stop(m_writeback, m_writeback_mutex, m_writeback_stop, m_writeback_wake);
         if (m_wal_fd >= 0) ::close(m_wal_fd);
     }
     Writer(const Writer&) = delete;
@@ -474,6 +449,16 @@ public:
     [[nodiscard]] std::uint64_t group_commits() const { return m_group_commits.load(); }
 
 private:
+    // Tells one of the store's threads to stop (its flag, under its mutex) and waits for it.
+    static void stop(std::thread& thread, std::mutex& mutex, bool& flag, std::condition_variable& wake) {
+        {
+            std::lock_guard lock(mutex);
+            flag = true;
+        }
+        wake.notify_all();
+        thread.join();
+    }
+
     // Each waiting caller sleeps on its own completion, so that an answer wakes exactly one
     // thread (no thundering herd, no spinning).
     struct Job {
